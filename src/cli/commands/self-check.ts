@@ -1,0 +1,55 @@
+/**
+ * `faceverify self-check`: proves the install works offline — the models are found, their sha256 is
+ * right, they convert, ONNX Runtime loads them, and a blank image is answered with NO_FACE while the
+ * embedder yields a unit vector. Prints timings. Exits non-zero if any step fails.
+ */
+import sharp from 'sharp';
+import { FaceVerifyError } from '../../errors.js';
+import { verifierFor } from './shared.js';
+import type { Command } from './index.js';
+
+export const selfCheckCommand: Command = async (ctx) => {
+  const t0 = performance.now();
+  const verifier = await verifierFor(ctx);
+  const loaded = performance.now() - t0;
+  try {
+    const blank = await sharp({ create: { width: 320, height: 240, channels: 3, background: '#808080' } })
+      .png()
+      .toBuffer();
+    let noFace = false;
+    try {
+      await verifier.analyze(blank);
+    } catch (err) {
+      noFace = err instanceof FaceVerifyError && err.code === 'NO_FACE';
+    }
+    const { embedder } = verifier;
+    const size = embedder.manifest.inputSize;
+    const image = {
+      data: new Uint8Array(size * size * 3).map((_, i) => (i * 7) % 256),
+      width: size,
+      height: size,
+      channels: 3,
+    };
+    const landmarks = embedder.manifest.template.map(([x, y]): [number, number] => [x + 0.5, y + 0.5]);
+    const [e] = await embedder.embed([{ image, landmarks }]);
+    const norm = Math.hypot(...(e ?? []));
+    const checks = {
+      models_loaded_ms: Math.round(loaded),
+      blank_image_gives_no_face: noFace,
+      embedding_is_unit: Math.abs(norm - 1) < 1e-4,
+      model: verifier.modelName,
+    };
+    ctx.print(
+      ctx.json
+        ? JSON.stringify(checks)
+        : Object.entries(checks)
+            .map(([k, v]) => `${k}: ${String(v)}`)
+            .join('\n'),
+    );
+    const ok = checks.blank_image_gives_no_face && checks.embedding_is_unit;
+    if (!ctx.json) ctx.print(ok ? 'self-check passed' : 'self-check FAILED');
+    return ok ? 0 : 1;
+  } finally {
+    await verifier.close();
+  }
+};

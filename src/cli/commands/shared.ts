@@ -1,0 +1,38 @@
+/** What several CLI commands need: argument checks, a verifier built from the configuration, input bytes. */
+import { verifierOptions } from '../../config/verifier-options.js';
+import { FaceVerifyError } from '../../errors.js';
+import { FACE_POLICIES, type FacePolicy } from '../../pipeline/select-face.js';
+import { createVerifier, type PerCallOptions, type Verifier } from '../../pipeline/verifier.js';
+import { readInput } from '../read-input.js';
+import type { CommandContext } from './index.js';
+
+export function requireArgs(ctx: CommandContext, count: number, usage: string): string[] {
+  if (ctx.args.length !== count) throw new FaceVerifyError('INVALID_INPUT', `Usage: faceverify ${usage}`);
+  return ctx.args;
+}
+
+export function perCallOptions(ctx: CommandContext): PerCallOptions {
+  const options: PerCallOptions = {};
+  if (ctx.facePolicy !== undefined) {
+    if (!FACE_POLICIES.includes(ctx.facePolicy as FacePolicy)) {
+      throw new FaceVerifyError('INVALID_INPUT', `--face-policy must be one of ${FACE_POLICIES.join(', ')}`);
+    }
+    options.facePolicy = ctx.facePolicy as FacePolicy;
+  }
+  if (ctx.threshold !== undefined) {
+    const t = Number(ctx.threshold);
+    if (!Number.isFinite(t) || t < -1 || t > 1) {
+      throw new FaceVerifyError('INVALID_INPUT', '--threshold must be a cosine similarity from -1 to 1');
+    }
+    options.threshold = t;
+  }
+  return options;
+}
+
+export function verifierFor(ctx: CommandContext): Promise<Verifier> {
+  return createVerifier(verifierOptions(ctx.config));
+}
+
+export function inputBytes(ctx: CommandContext, input: string): Promise<Uint8Array> {
+  return readInput(input, ctx.config.maxImageSizeMb * 1024 * 1024);
+}

@@ -1,0 +1,91 @@
+/**
+ * The `faceverify` command line: a thin client of the library.
+ *
+ *   faceverify verify A B [--json] [--face-policy strict|largest|center] [--threshold T]
+ *   faceverify detect IMG [--json] [--out FILE.png]
+ *   faceverify embed IMG [--json]
+ *   faceverify models list|prepare
+ *   faceverify config example
+ *   faceverify self-check
+ *
+ * A and B are file paths or http(s) URLs. Errors print `{ "status": "error", "error", "code" }` on
+ * stderr and exit with status 1 (2 for usage errors).
+ */
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../config/config.js';
+import { FaceVerifyError } from '../errors.js';
+import { commands, type CommandContext } from './commands/index.js';
+
+const USAGE = `Usage: faceverify <command> [options]
+
+Commands:
+  verify A B        are A and B (paths or http(s) URLs) the same person?
+  detect IMG        list the faces in IMG (--out FILE.png draws them)
+  embed IMG         print the embedding of the face in IMG
+  models list       show the models and whether they are prepared
+  models prepare    convert and cache the models (done on first use otherwise)
+  config example    print .env.example (every setting with its default)
+  self-check        verify two bundled-free synthetic checks of the install
+
+Options:
+  --json                 machine-readable output
+  --face-policy POLICY   strict (default) | largest | center
+  --threshold T          cosine similarity threshold for a match
+  --out FILE             detect: write a PNG with the faces drawn
+  -h, --help             this text
+
+Settings come from the environment (see .env.example).`;
+
+function errorJson(err: unknown): string {
+  const e =
+    err instanceof FaceVerifyError
+      ? err
+      : new FaceVerifyError('INTERNAL_ERROR', err instanceof Error ? err.message : String(err));
+  return JSON.stringify(e.toJSON());
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        json: { type: 'boolean', default: false },
+        'face-policy': { type: 'string' },
+        threshold: { type: 'string' },
+        out: { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n\n${USAGE}\n`);
+    return 2;
+  }
+  const [name, ...rest] = parsed.positionals;
+  if (parsed.values.help || !name) {
+    process.stdout.write(`${USAGE}\n`);
+    return name || parsed.values.help ? 0 : 2;
+  }
+  const command = commands[name];
+  if (!command) {
+    process.stderr.write(`Unknown command "${name}"\n\n${USAGE}\n`);
+    return 2;
+  }
+  try {
+    const ctx: CommandContext = {
+      args: rest,
+      json: parsed.values.json ?? false,
+      facePolicy: parsed.values['face-policy'],
+      threshold: parsed.values.threshold,
+      out: parsed.values.out,
+      config: loadConfig(process.env),
+      print: (text) => process.stdout.write(`${text}\n`),
+    };
+    return await command(ctx);
+  } catch (err) {
+    process.stderr.write(`${errorJson(err)}\n`);
+    if (process.env.FACEVERIFY_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,160 @@
+/**
+ * Downloading an image from an http(s) URL with limits: only http and https, at most `maxRedirects`
+ * redirects (each hop is checked again), timeouts for connecting, for the headers and for the body, and
+ * a byte limit enforced while streaming (a lying or missing Content-Length cannot get past it). The
+ * bytes' format is decided later by their magic numbers, never by Content-Type.
+ *
+ * Which addresses may be dialled is decided by the dispatcher passed in (see ssrf-guard in the
+ * hardening work); this module owns the protocol rules and the limits.
+ */
+import { Agent, request, type Dispatcher } from 'undici';
+import { FaceVerifyError } from '../errors.js';
+
+export interface FetchImageOptions {
+  maxBytes: number;
+  connectTimeoutMs: number;
+  headersTimeoutMs: number;
+  bodyTimeoutMs: number;
+  maxRedirects: number;
+  dispatcher?: Dispatcher;
+}
+
+export const DEFAULT_FETCH_OPTIONS: FetchImageOptions = {
+  maxBytes: 10 * 1024 * 1024,
+  connectTimeoutMs: 5_000,
+  headersTimeoutMs: 10_000,
+  bodyTimeoutMs: 15_000,
+  maxRedirects: 3,
+};
+
+const defaultAgents = new WeakMap<FetchImageOptions, Dispatcher>();
+
+function agentFor(options: FetchImageOptions): Dispatcher {
+  if (options.dispatcher) return options.dispatcher;
+  let agent = defaultAgents.get(options);
+  if (!agent) {
+    agent = new Agent({ connect: { timeout: options.connectTimeoutMs } });
+    defaultAgents.set(options, agent);
+  }
+  return agent;
+}
+
+/** Parses and checks a URL: http or https only, no credentials. */
+export function parseImageUrl(raw: string): URL {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new FaceVerifyError('INVALID_INPUT', 'The image URL is not a valid URL');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new FaceVerifyError('URL_NOT_ALLOWED', 'Only http and https image URLs are accepted');
+  }
+  if (url.username || url.password) {
+    throw new FaceVerifyError('URL_NOT_ALLOWED', 'Image URLs with credentials are not accepted');
+  }
+  return url;
+}
+
+function isTimeout(err: unknown): boolean {
+  const code = (err as { code?: string } | null)?.code ?? '';
+  return /TIMEOUT/i.test(code) || (err instanceof Error && err.name === 'TimeoutError');
+}
+
+/**
+ * Downloads an image's bytes.
+ *
+ * @example
+ * const bytes = await fetchImage('https://example.com/face.jpg', DEFAULT_FETCH_OPTIONS);
+ */
+export async function fetchImage(
+  rawUrl: string,
+  options: FetchImageOptions = DEFAULT_FETCH_OPTIONS,
+): Promise<Uint8Array> {
+  let url = parseImageUrl(rawUrl);
+  const dispatcher = agentFor(options);
+  const deadline = AbortSignal.timeout(options.headersTimeoutMs + options.bodyTimeoutMs);
+  for (let hop = 0; ; hop++) {
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await request(url, {
+        method: 'GET',
+        dispatcher,
+        headersTimeout: options.headersTimeoutMs,
+        bodyTimeout: options.bodyTimeoutMs,
+        signal: deadline,
+        headers: { accept: 'image/*', 'user-agent': 'faceverify' },
+      });
+    } catch (err) {
+      if (err instanceof FaceVerifyError) throw err;
+      if (isTimeout(err)) {
+        throw new FaceVerifyError('DOWNLOAD_TIMEOUT', 'Downloading the image timed out', undefined, {
+          cause: err,
+        });
+      }
+      const cause = (err as { cause?: unknown }).cause;
+      if (cause instanceof FaceVerifyError) throw cause;
+      throw new FaceVerifyError('DOWNLOAD_FAILED', 'The image could not be downloaded', undefined, {
+        cause: err,
+      });
+    }
+    const { statusCode, headers, body } = res;
+    if (statusCode >= 300 && statusCode < 400 && headers.location) {
+      body.destroy();
+      if (hop >= options.maxRedirects) {
+        throw new FaceVerifyError('DOWNLOAD_FAILED', `More than ${options.maxRedirects} redirects`);
+      }
+      const location = Array.isArray(headers.location) ? headers.location[0] : headers.location;
+      url = parseImageUrl(new URL(location ?? '', url).toString());
+      continue;
+    }
+    if (statusCode !== 200) {
+      body.destroy();
+      throw new FaceVerifyError('DOWNLOAD_FAILED', `The image server answered HTTP ${statusCode}`, {
+        upstream_status: statusCode,
+      });
+    }
+    const declared = Number(headers['content-length']);
+    if (Number.isFinite(declared) && declared > options.maxBytes) {
+      body.destroy();
+      throw tooLarge(options.maxBytes);
+    }
+    return readLimited(body, options.maxBytes);
+  }
+}
+
+function tooLarge(max: number): FaceVerifyError {
+  return new FaceVerifyError(
+    'IMAGE_TOO_LARGE',
+    `The image is larger than ${Math.round(max / 1024 / 1024)} MB`,
+    {
+      max_bytes: max,
+    },
+  );
+}
+
+async function readLimited(body: Dispatcher.ResponseData['body'], max: number): Promise<Uint8Array> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  try {
+    for await (const chunk of body) {
+      const buf = chunk as Buffer;
+      total += buf.byteLength;
+      if (total > max) {
+        body.destroy();
+        throw tooLarge(max);
+      }
+      chunks.push(buf);
+    }
+  } catch (err) {
+    if (err instanceof FaceVerifyError) throw err;
+    if (isTimeout(err)) {
+      throw new FaceVerifyError('DOWNLOAD_TIMEOUT', 'Downloading the image timed out', undefined, {
+        cause: err,
+      });
+    }
+    throw new FaceVerifyError('DOWNLOAD_FAILED', 'The image download broke off', undefined, { cause: err });
+  }
+  const out = Buffer.concat(chunks, total);
+  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+}

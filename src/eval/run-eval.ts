@@ -16,7 +16,7 @@ import { readFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { cosineSimilarity } from '../core/similarity.js';
-import { isFaceVerifyError, type ErrorCode } from '../errors.js';
+import { FaceVerifyError, isFaceVerifyError, type ErrorCode } from '../errors.js';
 import type { EmbedderManifest, PlattCalibration } from '../models/manifest.js';
 import type { DetectOptions } from '../pipeline/mtcnn/mtcnn.js';
 import type { FacePolicy } from '../pipeline/select-face.js';
@@ -128,6 +128,8 @@ export interface EvalReport {
   };
   environment: { node: string; platform: string; cpus: number; cpuModel: string };
   failures: ImageFailure[];
+  /** Images the fallback verifier was tried on, with the main verifier's error. */
+  fallbacks: { path: string; primaryCode: ErrorCode; rescued: boolean }[];
 }
 
 export interface EvalRun {
@@ -142,15 +144,24 @@ interface ImageOutcome {
   faceCount: number;
   fallbackTried: boolean;
   fallbackRescued: boolean;
+  primaryCode: ErrorCode | null;
   ms: number;
   timings: ImageAnalysis['timings'] | null;
 }
 
 const DEFAULT_FALLBACK_ON: readonly ErrorCode[] = ['NO_FACE', 'FACE_TOO_SMALL'];
 
-async function analyseImage(path: string, opts: Required<Pick<RunEvalOptions, 'facePolicy'>> & RunEvalOptions) {
+async function analyseImage(
+  path: string,
+  opts: RunEvalOptions & { facePolicy: FacePolicy },
+): Promise<ImageOutcome> {
   const start = performance.now();
-  const bytes = await readFile(path);
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(path);
+  } catch (err) {
+    throw new FaceVerifyError('INVALID_INPUT', `Cannot read image ${path}`, { path }, { cause: err });
+  }
   const call = { facePolicy: opts.facePolicy };
   const outcome: ImageOutcome = {
     embedding: null,
@@ -158,6 +169,7 @@ async function analyseImage(path: string, opts: Required<Pick<RunEvalOptions, 'f
     faceCount: 0,
     fallbackTried: false,
     fallbackRescued: false,
+    primaryCode: null,
     ms: 0,
     timings: null,
   };
@@ -172,6 +184,7 @@ async function analyseImage(path: string, opts: Required<Pick<RunEvalOptions, 'f
     const fallbackOn = opts.fallbackOn ?? DEFAULT_FALLBACK_ON;
     if (opts.fallbackVerifier && fallbackOn.includes(err.code)) {
       outcome.fallbackTried = true;
+      outcome.primaryCode = err.code;
       try {
         const a = await opts.fallbackVerifier.analyze(bytes, call);
         outcome.embedding = a.embedding;
@@ -270,7 +283,7 @@ export async function runEval(options: RunEvalOptions): Promise<EvalRun> {
   });
   const metrics = evaluateScores(pairs);
 
-  const all = [...outcomes.values()];
+  const all = paths.map((path) => outcomes.get(path)!); // list order, not completion order
   const failures = all.flatMap((o) => (o.failure ? [o.failure] : []));
   const failuresByCode: Partial<Record<ErrorCode, number>> = {};
   for (const f of failures) failuresByCode[f.code] = (failuresByCode[f.code] ?? 0) + 1;
@@ -338,6 +351,9 @@ export async function runEval(options: RunEvalOptions): Promise<EvalRun> {
       cpuModel: cpus()[0]?.model ?? 'unknown',
     },
     failures,
+    fallbacks: all.flatMap((o, i) =>
+      o.primaryCode ? [{ path: paths[i]!, primaryCode: o.primaryCode, rescued: o.fallbackRescued }] : [],
+    ),
   };
   return { report, pairs };
 }

@@ -1,0 +1,75 @@
+/**
+ * The `faceverify` command as a user runs it: a real child process of bin/faceverify.js (built code
+ * in dist/), real photos, exit codes and output formats.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { promisify } from 'node:util';
+import { beforeAll, expect, it } from 'vitest';
+import { describeWithFaces, facePath } from '../support/faces.js';
+
+const run = promisify(execFile);
+const BIN = new URL('../../bin/faceverify.js', import.meta.url).pathname;
+
+async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { timeout: 30_000 });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+beforeAll(() => {
+  if (!existsSync(new URL('../../dist/cli/main.js', import.meta.url))) {
+    throw new Error('dist/ is missing: run `npm run build` (npm ci does it)');
+  }
+});
+
+describeWithFaces('faceverify CLI', () => {
+  const obama = facePath('sanity/face_recognition/obama/obama.jpg');
+  const obama2 = facePath('sanity/face_recognition/obama/obama2.jpg');
+  const biden = facePath('sanity/face_recognition/biden/biden.jpg');
+
+  it('verify --json: same person gives is_match true with the reference result shape', async () => {
+    const r = await cli('verify', obama, obama2, '--json');
+    expect(r.code).toBe(0);
+    const result = JSON.parse(r.stdout) as Record<string, unknown>;
+    expect(result).toMatchObject({ is_match: true, model: 'mobilefacenet' });
+    expect(result).toHaveProperty('metrics.cosine_similarity');
+    expect(result).toHaveProperty('metrics.euclidean_distance');
+    expect(result).toHaveProperty('faces.1.landmarks');
+    expect(typeof result.processing_time).toBe('number');
+  });
+
+  it('verify prints a human answer for different people', async () => {
+    const r = await cli('verify', obama, biden);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^Different people/);
+  });
+
+  it('an image without a face exits 1 with the error JSON naming the image', async () => {
+    const r = await cli('verify', obama, facePath('edge/no_face/horses.jpg'));
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stderr)).toEqual({
+      status: 'error',
+      error: expect.stringContaining('Image 2') as unknown,
+      code: 'NO_FACE',
+      image: 2,
+    });
+  });
+
+  it('detect --json lists every face of a group photo', async () => {
+    const r = await cli('detect', facePath('edge/multi_face/two_people.jpg'), '--json');
+    expect(r.code).toBe(0);
+    expect((JSON.parse(r.stdout) as { faces: unknown[] }).faces).toHaveLength(2);
+  });
+});
+
+it('usage errors exit 2 and a missing file exits 1 with INVALID_INPUT', async () => {
+  expect((await cli('frobnicate')).code).toBe(2);
+  const missing = await cli('embed', '/nonexistent/x.jpg');
+  expect(missing.code).toBe(1);
+  expect(JSON.parse(missing.stderr)).toMatchObject({ status: 'error', code: 'INVALID_INPUT' });
+});

@@ -1,0 +1,34 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { envExample, loadConfig } from '../../../src/config/config.js';
+import { FaceVerifyError } from '../../../src/errors.js';
+
+describe('loadConfig', () => {
+  it('gives the documented defaults for an empty environment', () => {
+    const c = loadConfig({});
+    expect(c.maxImageDimension).toBe(1920);
+    expect(c.minFaceSize).toBe(60);
+    expect(c.detectionThresholds).toEqual([0.6, 0.7, 0.9]);
+    expect(c.cosineThreshold).toBeUndefined();
+    expect(Object.isFrozen(c)).toBe(true);
+  });
+
+  it('parses values and lists every invalid setting by name at once', () => {
+    expect(loadConfig({ MIN_FACE_SIZE: '80', FACE_POLICY: 'Largest' })).toMatchObject({
+      minFaceSize: 80,
+      facePolicy: 'largest',
+    });
+    try {
+      loadConfig({ MIN_FACE_SIZE: 'ten', FACE_POLICY: 'any', DETECTION_THRESHOLDS: '0.5,2' });
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(FaceVerifyError);
+      const msg = (err as Error).message;
+      for (const name of ['MIN_FACE_SIZE', 'FACE_POLICY', 'DETECTION_THRESHOLDS']) expect(msg).toContain(name);
+    }
+  });
+});
+
+it('.env.example is the one generated from the schema (regenerate with `faceverify config example`)', () => {
+  expect(readFileSync(new URL('../../../.env.example', import.meta.url), 'utf8').trim()).toBe(envExample().trim());
+});

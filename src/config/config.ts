@@ -71,9 +71,9 @@ export const SCHEMA = {
     doc: 'Folder for converted ONNX models (default: .cache/models in the package, else the temp folder)',
     parse: str,
   }),
-  device: setting({
+  device: setting<'cpu' | 'cuda'>({
     env: 'FACEVERIFY_DEVICE',
-    default: 'cpu' as 'cpu' | 'cuda',
+    default: 'cpu',
     doc: 'ONNX Runtime device: cpu, or cuda where onnxruntime-node was installed with CUDA',
     parse: oneOf('cpu', 'cuda'),
   }),
@@ -107,21 +107,21 @@ export const SCHEMA = {
     doc: 'Smallest face (longer box side, decoded pixels) that counts; smaller ones give FACE_TOO_SMALL',
     parse: int(12, 4096),
   }),
-  detectionThresholds: setting({
+  detectionThresholds: setting<[number, number, number]>({
     env: 'DETECTION_THRESHOLDS',
-    default: [0.6, 0.7, 0.9] as [number, number, number],
+    default: [0.6, 0.7, 0.9],
     doc: 'MTCNN P-Net, R-Net, O-Net probability thresholds',
     parse: thresholds,
   }),
-  facePolicy: setting({
+  facePolicy: setting<'strict' | 'largest' | 'center'>({
     env: 'FACE_POLICY',
-    default: 'strict' as 'strict' | 'largest' | 'center',
+    default: 'strict',
     doc: 'Which face to use: strict (exactly one face), largest, or center (largest and most central)',
     parse: oneOf('strict', 'largest', 'center'),
   }),
-  cosineThreshold: setting({
+  cosineThreshold: setting<number | undefined>({
     env: 'COSINE_SIMILARITY_THRESHOLD',
-    default: undefined as number | undefined,
+    default: undefined,
     doc: "Override the model's calibrated cosine threshold (match when similarity ≥ threshold)",
     parse: num(-1, 1),
   }),
@@ -167,7 +167,8 @@ export function envExample(): string {
   for (const s of Object.values(SCHEMA) as Setting<unknown>[]) {
     lines.push(`# ${s.doc}`);
     const d = s.default;
-    const value = d === undefined ? '' : Array.isArray(d) ? d.join(',') : String(d);
+    const value =
+      typeof d === 'number' || typeof d === 'string' ? String(d) : Array.isArray(d) ? d.join(',') : '';
     lines.push(`${d === undefined || value === '' ? '# ' : ''}${s.env}=${value}`, '');
   }
   return lines.join('\n');

@@ -120,7 +120,7 @@ export interface ReliabilityBin {
 }
 
 export interface CalibrationReport {
-  /** True when each pair's probability came from a fit that did not see its fold. */
+  /** True when every pair's probability came from a fit that did not see its fold. */
   crossValidated: boolean;
   /** Per-fold Platt parameters (fitted on the other folds), when cross-validated. */
   folds: { fold: number; a: number; b: number }[];
@@ -544,42 +544,47 @@ export function reliability(
 
 /**
  * Platt calibration checked out of sample: each fold's probabilities come from a fit on the other
- * folds. With a single fold, the fit and the check use the same pairs (`crossValidated: false`).
+ * folds. With a single fold (or a fold whose complement lacks a class), the fit and the check use
+ * the same pairs and `crossValidated` is false.
  *
  * @example
  * crossValidatedCalibration(pairs).ece; // 0.004
  */
 export function crossValidatedCalibration(pairs: readonly ScoredPair[], binCount = 10): CalibrationReport {
   const scored = pairs.filter((p): p is ScoredPair & { score: number } => p.score !== null);
+  const fitOn = (ps: readonly (ScoredPair & { score: number })[]): PlattFit =>
+    fitPlatt(
+      ps.map((p) => p.score),
+      ps.map((p) => p.same),
+    );
+  const hasBothClasses = (ps: readonly ScoredPair[]): boolean =>
+    ps.some((p) => p.same) && ps.some((p) => !p.same);
   const ids = foldIds(scored);
   const probabilities: number[] = [];
   const labels: boolean[] = [];
   const folds: CalibrationReport['folds'] = [];
-  if (ids.length < 2) {
-    const fit = fitPlatt(
-      scored.map((p) => p.score),
-      scored.map((p) => p.same),
-    );
-    for (const p of scored) {
-      probabilities.push(plattProbability(p.score, fit));
-      labels.push(p.same);
-    }
-    return { crossValidated: false, folds, ...reliability(probabilities, labels, binCount) };
-  }
-  for (const fold of ids) {
+  let crossValidated = ids.length >= 2;
+  let inSample: PlattFit | undefined;
+  for (const fold of crossValidated ? ids : [undefined]) {
     const train = scored.filter((p) => p.fold !== fold);
-    const fit = fitPlatt(
-      train.map((p) => p.score),
-      train.map((p) => p.same),
-    );
-    folds.push({ fold, a: fit.a, b: fit.b });
+    let fit: PlattFit;
+    if (fold !== undefined && hasBothClasses(train)) {
+      fit = fitOn(train);
+      folds.push({ fold, a: fit.a, b: fit.b });
+    } else {
+      // A single fold, or (on tiny lists) other folds without both classes: fall back to the
+      // in-sample fit and say so.
+      inSample ??= fitOn(scored);
+      fit = inSample;
+      crossValidated = false;
+    }
     for (const p of scored) {
-      if (p.fold !== fold) continue;
+      if (fold !== undefined && p.fold !== fold) continue;
       probabilities.push(plattProbability(p.score, fit));
       labels.push(p.same);
     }
   }
-  return { crossValidated: true, folds, ...reliability(probabilities, labels, binCount) };
+  return { crossValidated, folds, ...reliability(probabilities, labels, binCount) };
 }
 
 /**

@@ -64,16 +64,17 @@ export function rocSvg(
   const items: LegendItem[] = [
     { label: name + (auc !== undefined ? ` (AUC ${auc.toFixed(4)})` : ''), color: COLORS.blue, kind: 'line' },
   ];
-  for (const m of marks) {
+  marks.forEach((m, i) => {
     chart.vline(m.targetFar, { stroke: COLORS.grey, dash: '4 4' });
-    if (!m.attainable) continue;
+    if (!m.attainable) return;
     chart.circle(m.targetFar, m.tar, 5.5, { fill: COLORS.vermillion, stroke: '#ffffff', strokeWidth: 1.5 });
+    // Staggered below the point so labels of nearby marks do not overlap.
     chart.label(m.targetFar, m.tar, `TAR ${pct(m.tar)} @ FAR ${farLabel(m.targetFar)}`, {
       dx: 8,
-      dy: 16,
+      dy: 18 + 16 * i,
       size: 12,
     });
-  }
+  });
   if (marks.some((m) => m.attainable))
     items.push({
       label: 'TAR at FAR (threshold met on these pairs)',
@@ -94,8 +95,9 @@ export function histogramSvg(
   pairs: readonly Pick<PairScore, 'score' | 'same'>[],
   threshold: number,
   name: string,
-  binWidth = 0.02,
+  options: { thresholdLabel?: string; binWidth?: number } = {},
 ): string {
+  const binWidth = options.binWidth ?? 0.02;
   const scored = pairs.filter((p): p is { score: number; same: boolean } => p.score !== null);
   const failed = pairs.length - scored.length;
   const scores = scored.map((p) => p.score);
@@ -134,7 +136,7 @@ export function histogramSvg(
   chart.legend([
     { label: `same person (${nSame} pairs)`, color: COLORS.blue, kind: 'area' },
     { label: `different people (${scored.length - nSame} pairs)`, color: COLORS.orange, kind: 'area' },
-    { label: 'threshold (mean of the 10-fold thresholds)', color: COLORS.ink, kind: 'dashed' },
+    { label: options.thresholdLabel ?? 'threshold', color: COLORS.ink, kind: 'dashed' },
   ]);
   return chart.toString('top-left');
 }
@@ -190,9 +192,10 @@ export function reliabilitySvg(cal: CalibrationReport, name: string): string {
       stroke: '#ffffff',
       strokeWidth: 1,
     });
-    chart.label((b.lo + b.hi) / 2, b.observedRate, `n=${b.count}`, {
+    // Bin sizes in one row along the top edge of the plot.
+    chart.label((b.lo + b.hi) / 2, 1, `n=${b.count}`, {
       anchor: 'middle',
-      dy: -9,
+      dy: -7,
       size: 10,
       color: COLORS.grey,
     });
@@ -459,7 +462,14 @@ export async function writeEvalReport(run: EvalRun, outDir: string): Promise<str
     ['report.md', reportMarkdown(report)],
     ['scores.csv', scoresCsv(pairs, report.imagesDir)],
     ['roc.svg', rocSvg(report.metrics.roc, report.metrics.tarAtFar, name, report.metrics.auc)],
-    ['histogram.svg', histogramSvg(pairs, report.recommendedThreshold, name)],
+    [
+      'histogram.svg',
+      histogramSvg(pairs, report.recommendedThreshold, name, {
+        thresholdLabel: report.metrics.accuracy
+          ? `threshold (mean of the ${report.metrics.accuracy.folds.length} fold thresholds)`
+          : 'threshold (best on all pairs)',
+      }),
+    ],
     ['reliability.svg', reliabilitySvg(report.metrics.calibration, name)],
   ];
   const written: string[] = [];

@@ -13,7 +13,7 @@
  *
  * Output layout: interleaved RGB, HWC, Uint8.
  */
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 import { decode as decodeBmp } from 'bmp-ts';
 import { FaceVerifyError } from '../errors.js';
 
@@ -97,7 +97,7 @@ function checkPixels(width: number, height: number, options: DecodeOptions): voi
   }
 }
 
-async function sharpInput(bytes: Uint8Array, format: ImageFormat, options: DecodeOptions) {
+function sharpInput(bytes: Uint8Array, format: ImageFormat, options: DecodeOptions): Sharp {
   const common = {
     failOn: 'truncated' as const,
     limitInputPixels: options.maxInputPixels,
@@ -132,13 +132,16 @@ export async function decodeImage(
   const format = sniffFormat(bytes);
   if (!format) {
     if (looksLikeSvg(bytes)) {
-      throw new FaceVerifyError('UNSUPPORTED_FORMAT', 'SVG images are not accepted (they can reference external resources)');
+      throw new FaceVerifyError(
+        'UNSUPPORTED_FORMAT',
+        'SVG images are not accepted (they can reference external resources)',
+      );
     }
     throw invalid('The file is not an image in a supported format (JPEG, PNG, WebP, GIF, TIFF, AVIF, BMP)');
   }
 
   try {
-    const input = await sharpInput(bytes, format, options);
+    const input = sharpInput(bytes, format, options);
     const meta = await input.metadata();
     const rawWidth = meta.width ?? 0;
     const rawHeight = meta.height ?? 0;

@@ -215,10 +215,14 @@ export class Verifier {
     if (!face) return;
     const side = Math.round(faceSide(face) * image.scale);
     const min = Math.round(this.options.detect.minFaceSize * image.scale);
-    throw new FaceVerifyError('FACE_TOO_SMALL', `The face is about ${side} px; faces of at least ${min} px are needed`, {
-      face_size: side,
-      min_face_size: min,
-    });
+    throw new FaceVerifyError(
+      'FACE_TOO_SMALL',
+      `The face is about ${side} px; faces of at least ${min} px are needed`,
+      {
+        face_size: side,
+        min_face_size: min,
+      },
+    );
   }
 
   /**

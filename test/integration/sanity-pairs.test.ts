@@ -20,7 +20,10 @@ interface Item {
 async function bytesFor(item: Item): Promise<Buffer> {
   const raw = readFace(`sanity/${item.file}`);
   if (!item.file.startsWith('faceapi_bbt/')) return raw;
-  return sharp(raw).extend({ top: 75, bottom: 75, left: 75, right: 75, background: '#808080' }).jpeg().toBuffer();
+  return sharp(raw)
+    .extend({ top: 75, bottom: 75, left: 75, right: 75, background: '#808080' })
+    .jpeg()
+    .toBuffer();
 }
 
 describeWithFaces('sanity set: same person matches, different people do not', () => {
@@ -70,7 +73,9 @@ describeWithFaces('sanity set: same person matches, different people do not', ()
         if (!right) wrong.push(`${a.file} ~ ${b.file}: ${cos.toFixed(3)} (${isSame ? 'same' : 'different'})`);
       }
     }
-    console.log(`sanity pairs: same ${sameRight}/${same}, different ${diffRight}/${diff}; wrong: ${wrong.join('; ')}`);
+    console.log(
+      `sanity pairs: same ${sameRight}/${same}, different ${diffRight}/${diff}; wrong: ${wrong.join('; ')}`,
+    );
     expect(same).toBeGreaterThan(150);
     expect(diff).toBeGreaterThan(1000);
     // If these fail, alignment, normalisation or the converted embedder is off.

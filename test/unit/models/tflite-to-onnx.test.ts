@@ -22,8 +22,19 @@ afterAll(async () => {
 });
 
 /** A real photo region as an NHWC tensor normalised like the models expect: (v − 127.5) / 128. */
-async function crop(file: string, region: sharp.Region, w: number, h: number, batch = 1): Promise<RefTensor> {
-  const raw = await sharp(facePath(file)).extract(region).resize(w, h, { fit: 'fill' }).removeAlpha().raw().toBuffer();
+async function crop(
+  file: string,
+  region: { left: number; top: number; width: number; height: number },
+  w: number,
+  h: number,
+  batch = 1,
+): Promise<RefTensor> {
+  const raw = await sharp(facePath(file))
+    .extract(region)
+    .resize(w, h, { fit: 'fill' })
+    .removeAlpha()
+    .raw()
+    .toBuffer();
   const one = Float32Array.from(raw, (v) => (v - 127.5) / 128);
   const data = new Float32Array(one.length * batch);
   for (let b = 0; b < batch; b++) data.set(one, b * one.length);
@@ -36,7 +47,8 @@ function nhwcToNchw(t: RefTensor): { data: Float32Array; dims: number[] } {
   for (let b = 0; b < n; b++)
     for (let y = 0; y < h; y++)
       for (let x = 0; x < w; x++)
-        for (let k = 0; k < c; k++) out[((b * c + k) * h + y) * w + x] = t.data[((b * h + y) * w + x) * c + k] as number;
+        for (let k = 0; k < c; k++)
+          out[((b * c + k) * h + y) * w + x] = t.data[((b * h + y) * w + x) * c + k] as number;
   return { data: out, dims: [n, c, h, w] };
 }
 

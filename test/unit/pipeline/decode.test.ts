@@ -92,7 +92,9 @@ describe('decodeImage', () => {
   });
 
   it('refuses SVG on purpose (it can reference external resources)', async () => {
-    const svg = Buffer.from('<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="9" height="9"><image href="http://169.254.169.254/"/></svg>');
+    const svg = Buffer.from(
+      '<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="9" height="9"><image href="http://169.254.169.254/"/></svg>',
+    );
     expect(await codeOf(decodeImage(svg))).toBe('UNSUPPORTED_FORMAT');
   });
 
@@ -103,15 +105,25 @@ describe('decodeImage', () => {
   });
 
   it('answers INVALID_IMAGE for a truncated JPEG instead of a half-grey picture', async () => {
-    const full = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#884422' } }).jpeg().toBuffer();
+    const full = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#884422' } })
+      .jpeg()
+      .toBuffer();
     expect(await codeOf(decodeImage(full.subarray(0, Math.floor(full.length / 2))))).toBe('INVALID_IMAGE');
   });
 
   it('takes only the first frame of an animated GIF with many frames', async () => {
     const frame = (background: string) =>
-      sharp({ create: { width: 32, height: 24, channels: 3, background } }).png().toBuffer();
-    const frames = await Promise.all(Array.from({ length: 200 }, (_, i) => frame(i === 0 ? '#ff0000' : `#00${(i % 256).toString(16).padStart(2, '0')}ff`)));
-    const gif = await sharp(frames, { join: { animated: true } }).gif().toBuffer();
+      sharp({ create: { width: 32, height: 24, channels: 3, background } })
+        .png()
+        .toBuffer();
+    const frames = await Promise.all(
+      Array.from({ length: 200 }, (_, i) =>
+        frame(i === 0 ? '#ff0000' : `#00${(i % 256).toString(16).padStart(2, '0')}ff`),
+      ),
+    );
+    const gif = await sharp(frames, { join: { animated: true } })
+      .gif()
+      .toBuffer();
     expect((await sharp(gif).metadata()).pages).toBeGreaterThan(20); // the encoder merges look-alike frames
     const t = performance.now();
     const img = await decodeImage(gif);
@@ -123,7 +135,9 @@ describe('decodeImage', () => {
   });
 
   it('scales a large image down to maxDimension and reports the scale back to original pixels', async () => {
-    const big = await sharp({ create: { width: 4000, height: 3000, channels: 3, background: '#336699' } }).jpeg().toBuffer();
+    const big = await sharp({ create: { width: 4000, height: 3000, channels: 3, background: '#336699' } })
+      .jpeg()
+      .toBuffer();
     const img = await decodeImage(big, { ...DEFAULT_DECODE_OPTIONS, maxDimension: 1000 });
     expect([img.width, img.height]).toEqual([1000, 750]);
     expect(img.scale).toBeCloseTo(4, 6);
@@ -132,8 +146,15 @@ describe('decodeImage', () => {
   });
 
   it('turns grayscale and RGBA into three-channel RGB', async () => {
-    const gray = await sharp({ create: { width: 10, height: 10, channels: 3, background: '#777777' } }).grayscale().png().toBuffer();
-    const rgba = await sharp({ create: { width: 10, height: 10, channels: 4, background: { r: 10, g: 20, b: 30, alpha: 0.5 } } }).png().toBuffer();
+    const gray = await sharp({ create: { width: 10, height: 10, channels: 3, background: '#777777' } })
+      .grayscale()
+      .png()
+      .toBuffer();
+    const rgba = await sharp({
+      create: { width: 10, height: 10, channels: 4, background: { r: 10, g: 20, b: 30, alpha: 0.5 } },
+    })
+      .png()
+      .toBuffer();
     for (const bytes of [gray, rgba]) {
       const img = await decodeImage(bytes);
       expect(img.data.length).toBe(10 * 10 * 3);

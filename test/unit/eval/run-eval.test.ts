@@ -136,14 +136,12 @@ describe('runEval', { timeout: 200 }, () => {
       fallbackRescued: 1,
       imagesWithSeveralFaces: 1,
     });
-    expect(report.failures).toEqual([
-      {
-        path: join(dir, 'images', 'A', 'A_0003.jpg'),
-        code: 'NO_FACE',
-        message: expect.any(String),
-        fallbackTried: true,
-      },
-    ]);
+    expect(report.failures).toHaveLength(1);
+    expect(report.failures[0]).toMatchObject({
+      path: join(dir, 'images', 'A', 'A_0003.jpg'),
+      code: 'NO_FACE',
+      fallbackTried: true,
+    });
     expect(report.fallbacks.map((f) => [f.primaryCode, f.rescued])).toEqual([
       ['NO_FACE', false],
       ['FACE_TOO_SMALL', true],
@@ -174,13 +172,13 @@ describe('runEval', { timeout: 200 }, () => {
 
   it('stops with INVALID_INPUT naming the file when an image is missing (a setup error, not a photo)', async () => {
     await writeFile(join(dir, 'missing.txt'), '1\nA\t1\t9\nA\t1\tB\t1\n');
-    await expect(
-      runEval({
-        pairsFile: join(dir, 'missing.txt'),
-        imagesDir: join(dir, 'images'),
-        verifier: new StubVerifier({ detect: DEFAULT_DETECT_OPTIONS }),
-      }),
-    ).rejects.toMatchObject({ code: 'INVALID_INPUT', message: expect.stringContaining('A_0009.jpg') });
+    const result = runEval({
+      pairsFile: join(dir, 'missing.txt'),
+      imagesDir: join(dir, 'images'),
+      verifier: new StubVerifier({ detect: DEFAULT_DETECT_OPTIONS }),
+    });
+    await expect(result).rejects.toThrow(/A_0009\.jpg/);
+    await expect(result).rejects.toMatchObject({ code: 'INVALID_INPUT' });
   });
 
   it('writes the report files; the JSON has no NaN/Infinity and a thinned ROC', async () => {

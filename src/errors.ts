@@ -18,6 +18,14 @@ export const ERROR_CATALOGUE = {
   URL_NOT_ALLOWED: { status: 400, retryable: false, message: 'This URL is not allowed' },
   DOWNLOAD_FAILED: { status: 502, retryable: true, message: 'The image could not be downloaded' },
   DOWNLOAD_TIMEOUT: { status: 504, retryable: true, message: 'Downloading the image timed out' },
+  // Service.
+  QUEUE_FULL: { status: 429, retryable: true, message: 'Too many tasks in progress; retry later' },
+  RATE_LIMITED: { status: 429, retryable: true, message: 'Too many requests; retry later' },
+  TASK_NOT_FOUND: { status: 404, retryable: false, message: 'Task not found' },
+  TASK_TIMEOUT: { status: 504, retryable: true, message: 'The task did not finish in time' },
+  UNAVAILABLE: { status: 503, retryable: true, message: 'The service is not ready' },
+  UNAUTHORIZED: { status: 401, retryable: false, message: 'A valid API key is required' },
+  NOT_FOUND: { status: 404, retryable: false, message: 'Not found' },
   // Models and runtime.
   MODEL_NOT_FOUND: { status: 500, retryable: false, message: 'Model not found' },
   MODEL_INVALID: { status: 500, retryable: false, message: 'Model file is invalid' },

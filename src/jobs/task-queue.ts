@@ -1,0 +1,88 @@
+/**
+ * The task-queue interface, with two interchangeable backends: an in-process queue (default, nothing to
+ * install) and BullMQ on Redis (set REDIS_URL; API and workers may be separate processes and machines).
+ * One conformance suite (test/integration/jobs/task-queue-conformance.test.ts) runs against both.
+ *
+ * States follow the reference API (Celery's): PENDING → STARTED → SUCCESS | FAILURE, with RETRY while a
+ * transient failure (a FaceVerifyError whose `retryable` is true: download errors and timeouts) waits
+ * for its next attempt. Any other error fails the task at once.
+ */
+
+export type TaskState = 'PENDING' | 'STARTED' | 'RETRY' | 'SUCCESS' | 'FAILURE';
+
+/** Tasks are a discriminated union of { name, data }; handlers are plain functions of it. */
+export type TaskPayload =
+  | { name: 'verify'; data: VerifyTaskData }
+  | { name: 'verify-batch'; data: BatchTaskData };
+
+/** An image as a task carries it: a URL to fetch, or uploaded bytes (base64 so it survives JSON). */
+export type ImageRef = { url: string } | { base64: string };
+
+export interface VerifyTaskData {
+  image1: ImageRef;
+  image2: ImageRef;
+  facePolicy?: 'strict' | 'largest' | 'center';
+  threshold?: number;
+}
+
+export interface BatchTaskData {
+  pairs: [ImageRef, ImageRef][];
+  facePolicy?: 'strict' | 'largest' | 'center';
+  threshold?: number;
+}
+
+export interface TaskError {
+  code: string;
+  error: string;
+}
+
+export interface TaskRecord {
+  id: string;
+  name: TaskPayload['name'];
+  state: TaskState;
+  result?: unknown;
+  error?: TaskError;
+  /** Attempts made so far (1 for the first). */
+  attempts: number;
+  createdAt: number;
+  startedAt?: number;
+  finishedAt?: number;
+}
+
+export interface TaskContext {
+  id: string;
+  attempt: number;
+  /** Aborted when the task's timeout passes or the worker shuts down. */
+  signal: AbortSignal;
+}
+
+export type TaskHandler = (task: TaskPayload, ctx: TaskContext) => Promise<unknown>;
+
+export interface QueueCounts {
+  PENDING: number;
+  STARTED: number;
+  RETRY: number;
+  SUCCESS: number;
+  FAILURE: number;
+}
+
+export interface QueueHealth {
+  ok: boolean;
+  backend: 'memory' | 'bullmq';
+  detail: string;
+}
+
+export interface TaskQueue {
+  readonly backend: 'memory' | 'bullmq';
+  /** Accepts a task; throws FaceVerifyError QUEUE_FULL (429) when the queue is at its bound. */
+  enqueue(task: TaskPayload): Promise<string>;
+  get(id: string): Promise<TaskRecord | undefined>;
+  /** Resolves when the task is SUCCESS or FAILURE, or with its current record after `timeoutMs`. */
+  wait(id: string, timeoutMs: number): Promise<TaskRecord | undefined>;
+  /** Starts processing in this process (`concurrency` tasks at once). */
+  startWorker(handler: TaskHandler, concurrency: number): Promise<void>;
+  counts(): Promise<QueueCounts>;
+  health(): Promise<QueueHealth>;
+  /** Stops taking tasks, lets running ones finish (or hands them back), closes connections. */
+  close(): Promise<void>;
+}

@@ -24,8 +24,10 @@ Commands:
   embed IMG         print the embedding of the face in IMG
   models list       show the models and whether they are prepared
   models prepare    convert and cache the models (done on first use otherwise)
+  eval --pairs P --images DIR [--out DIR]
+                    LFW protocol evaluation (10-fold accuracy, ROC, calibration)
   config example    print .env.example (every setting with its default)
-  self-check        verify two bundled-free synthetic checks of the install
+  self-check        check the install: models found, converted and answering
 
 Options:
   --json                 machine-readable output
@@ -55,6 +57,10 @@ export async function main(argv: string[]): Promise<number> {
         'face-policy': { type: 'string' },
         threshold: { type: 'string' },
         out: { type: 'string' },
+        pairs: { type: 'string' },
+        images: { type: 'string' },
+        concurrency: { type: 'string' },
+        'fallback-min-face': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -79,6 +85,9 @@ export async function main(argv: string[]): Promise<number> {
       facePolicy: parsed.values['face-policy'],
       threshold: parsed.values.threshold,
       out: parsed.values.out,
+      options: Object.fromEntries(
+        Object.entries(parsed.values).filter((e): e is [string, string] => typeof e[1] === 'string'),
+      ),
       config: loadConfig(process.env),
       print: (text) => process.stdout.write(`${text}\n`),
     };

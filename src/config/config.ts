@@ -46,6 +46,12 @@ const oneOf =
 
 const str: Parser<string> = (raw) => raw;
 
+const list: Parser<string[]> = (raw) =>
+  raw
+    .split(',')
+    .map((v) => v.trim())
+    .filter((v) => v.length > 0);
+
 const thresholds: Parser<[number, number, number]> = (raw) => {
   const parts = raw.split(',').map((s) => Number(s.trim()));
   if (parts.length !== 3 || parts.some((v) => !Number.isFinite(v) || v <= 0 || v >= 1)) {
@@ -124,6 +130,149 @@ export const SCHEMA = {
     default: undefined,
     doc: "Override the model's calibrated cosine threshold (match when similarity ≥ threshold)",
     parse: num(-1, 1),
+  }),
+  minConfidence: setting<number | undefined>({
+    env: 'MIN_CONFIDENCE_THRESHOLD',
+    default: undefined,
+    doc: 'If set, a match also needs a calibrated confidence of at least this (reference name)',
+    parse: num(0, 1),
+  }),
+  euclideanThreshold: setting<number | undefined>({
+    env: 'EUCLIDEAN_DISTANCE_THRESHOLD',
+    default: undefined,
+    doc: 'Override the threshold as a euclidean distance of unit embeddings (converted: cos = 1 − d²/2)',
+    parse: num(0, 2),
+  }),
+  maxEuclideanDistance: setting<number | undefined>({
+    env: 'MAX_EUCLIDEAN_DISTANCE',
+    default: undefined,
+    doc: "Accepted for reference .env files; unused (the reference's ad-hoc confidence needed it)",
+    parse: num(0, 100),
+  }),
+  // ---- service
+  host: setting({ env: 'HOST', default: '0.0.0.0', doc: 'Address the HTTP server listens on', parse: str }),
+  port: setting({ env: 'PORT', default: 8000, doc: 'HTTP port', parse: int(0, 65535) }),
+  logLevel: setting<'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'>({
+    env: 'LOG_LEVEL',
+    default: 'info',
+    doc: 'Log level (pino): fatal, error, warn, info, debug, trace, silent',
+    parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'),
+  }),
+  redisUrl: setting({
+    env: 'REDIS_URL',
+    default: '',
+    doc: 'Redis URL; when set, tasks go through BullMQ and caches live in Redis (empty: all in-process)',
+    parse: str,
+  }),
+  redisPoolMaxConnections: setting({
+    env: 'REDIS_POOL_MAX_CONNECTIONS',
+    default: 10,
+    doc: 'Accepted for reference .env files; ioredis multiplexes one connection per role',
+    parse: int(1, 10_000),
+  }),
+  redisTimeoutS: setting({
+    env: 'REDIS_POOL_TIMEOUT',
+    default: 5,
+    doc: 'Seconds to wait for Redis to connect or answer before a request gets 503',
+    parse: num(0.1, 600),
+  }),
+  maxConcurrentTasks: setting({
+    env: 'MAX_CONCURRENT_TASKS',
+    default: 10,
+    doc: 'Tasks processed at once per worker process',
+    parse: int(1, 1000),
+  }),
+  maxQueueSize: setting({
+    env: 'MAX_QUEUE_SIZE',
+    default: 100,
+    doc: 'Tasks waiting at most; beyond it POST /verify answers 429 with Retry-After',
+    parse: int(1, 1_000_000),
+  }),
+  taskTimeoutS: setting({
+    env: 'TASK_TIMEOUT_S',
+    aliases: ['CELERY_TASK_TIMEOUT'],
+    default: 30,
+    doc: 'Seconds one attempt of a task may take',
+    parse: num(1, 3600),
+  }),
+  maxRetries: setting({
+    env: 'MAX_RETRIES',
+    default: 3,
+    doc: 'Retries of a task after a transient failure (download errors, timeouts); never for bad input',
+    parse: int(0, 20),
+  }),
+  retryDelayS: setting({
+    env: 'RETRY_DELAY_S',
+    aliases: ['RETRY_DELAY'],
+    default: 60,
+    doc: 'Seconds before the first retry; doubles for each further one',
+    parse: num(0, 3600),
+  }),
+  resultTtlS: setting({
+    env: 'RESULT_TTL_S',
+    default: 3600,
+    doc: 'Seconds a finished task stays readable at GET /status/{task_id}',
+    parse: int(1, 30 * 86400),
+  }),
+  syncTimeoutS: setting({
+    env: 'SYNC_TIMEOUT_S',
+    default: 30,
+    doc: 'Seconds POST /verify/sync waits for the result before answering with the task id',
+    parse: num(0.1, 600),
+  }),
+  batchMaxPairs: setting({
+    env: 'BATCH_MAX_PAIRS',
+    default: 50,
+    doc: 'Pairs at most in one POST /verify/batch',
+    parse: int(1, 10_000),
+  }),
+  embeddingCache: setting<'on' | 'off'>({
+    env: 'EMBEDDING_CACHE',
+    default: 'on',
+    doc: 'Cache embeddings and results (memory, or Redis with REDIS_URL); off keeps no biometric data',
+    parse: oneOf('on', 'off'),
+  }),
+  embeddingCacheTtlS: setting({
+    env: 'EMBEDDING_CACHE_TTL_S',
+    default: 3600,
+    doc: 'Seconds an embedding stays cached',
+    parse: int(1, 30 * 86400),
+  }),
+  resultCacheTtlS: setting({
+    env: 'RESULT_CACHE_TTL_S',
+    default: 3600,
+    doc: 'Seconds a verification result stays cached',
+    parse: int(1, 30 * 86400),
+  }),
+  cacheMaxEntries: setting({
+    env: 'CACHE_MAX_ENTRIES',
+    default: 10_000,
+    doc: 'Entries at most in each in-memory cache (LRU)',
+    parse: int(1, 10_000_000),
+  }),
+  workerMemoryLimitMb: setting({
+    env: 'WORKER_MEMORY_LIMIT_MB',
+    default: 0,
+    doc: 'If set, /health reports not ready while the process RSS is above this (0: no limit)',
+    parse: int(0, 1_000_000),
+  }),
+  adminApiKeys: setting<string[]>({
+    env: 'ADMIN_API_KEYS',
+    default: [],
+    doc: 'Comma-separated keys for admin endpoints (POST /cache/clear); none: those endpoints are off',
+    parse: list,
+  }),
+  apiKeys: setting<string[]>({
+    env: 'API_KEYS',
+    default: [],
+    doc: 'Comma-separated API keys; when set, every endpoint but /health needs X-API-Key or Bearer',
+    parse: list,
+  }),
+  webUi: setting<'on' | 'off'>({
+    env: 'WEB_UI',
+    default: 'on',
+    doc: 'Serve the web page at /',
+    parse: oneOf('on', 'off'),
   }),
 };
 

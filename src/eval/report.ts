@@ -59,7 +59,10 @@ export function rocSvg(
     },
     y: { min: yMin, max: 1, label: 'True accept rate (TAR)', ticks: yTicks, format: (v) => v.toFixed(2) },
   });
-  const points = thinRoc(roc).map((p): [number, number] => [Math.max(p.far, farMin), p.tpr]);
+  // Points left of the axis (FAR < 10⁻⁴, usually FAR = 0) collapse onto its edge: keep the highest.
+  const thin = thinRoc(roc);
+  const firstVisible = Math.max(0, thin.findIndex((p) => p.far > farMin) - 1);
+  const points = thin.slice(firstVisible).map((p): [number, number] => [Math.max(p.far, farMin), p.tpr]);
   chart.polyline(points, { stroke: COLORS.blue, strokeWidth: 2.5 });
   const items: LegendItem[] = [
     { label: name + (auc !== undefined ? ` (AUC ${auc.toFixed(4)})` : ''), color: COLORS.blue, kind: 'line' },

@@ -157,7 +157,7 @@ export class SvgChart {
   constructor(private readonly spec: ChartSpec) {
     this.width = spec.width ?? 720;
     this.height = spec.height ?? 480;
-    this.top = spec.subtitle ? 62 : 44;
+    this.top = spec.subtitle ? 72 : 44;
     for (const axis of [spec.x, spec.y]) {
       if (!(axis.max > axis.min)) throw new RangeError(`Axis "${axis.label}": max must exceed min`);
       if (axis.log && axis.min <= 0) throw new RangeError(`Axis "${axis.label}": log scale needs min > 0`);

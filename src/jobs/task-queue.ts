@@ -12,8 +12,7 @@ export type TaskState = 'PENDING' | 'STARTED' | 'RETRY' | 'SUCCESS' | 'FAILURE';
 
 /** Tasks are a discriminated union of { name, data }; handlers are plain functions of it. */
 export type TaskPayload =
-  | { name: 'verify'; data: VerifyTaskData }
-  | { name: 'verify-batch'; data: BatchTaskData };
+  { name: 'verify'; data: VerifyTaskData } | { name: 'verify-batch'; data: BatchTaskData };
 
 /** An image as a task carries it: a URL to fetch, or uploaded bytes (base64 so it survives JSON). */
 export type ImageRef = { url: string } | { base64: string };

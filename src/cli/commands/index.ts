@@ -2,6 +2,7 @@
 import type { Config } from '../../config/config.js';
 import { configCommand } from './config.js';
 import { detectCommand } from './detect.js';
+import { evalCommand } from './eval.js';
 import { embedCommand } from './embed.js';
 import { modelsCommand } from './models.js';
 import { selfCheckCommand } from './self-check.js';
@@ -13,6 +14,8 @@ export interface CommandContext {
   facePolicy: string | undefined;
   threshold: string | undefined;
   out: string | undefined;
+  /** Every --option given, by name (for commands with options of their own). */
+  options: Record<string, string | undefined>;
   config: Config;
   print: (text: string) => void;
 }
@@ -24,6 +27,7 @@ export const commands: Record<string, Command> = {
   verify: verifyCommand,
   detect: detectCommand,
   embed: embedCommand,
+  eval: evalCommand,
   models: modelsCommand,
   config: configCommand,
   'self-check': selfCheckCommand,

@@ -1,0 +1,72 @@
+/**
+ * `faceverify eval --pairs PAIRS --images DIR [--out DIR] [--json]`: the LFW protocol evaluation of the
+ * configured model (see docs/accuracy.md). Faces are chosen with the `center` policy, as the field does
+ * on LFW; images where no face of MIN_FACE_SIZE is found get a second look with a smaller minimum
+ * (`--fallback-min-face`, 0 to turn off), and the report says how often that happened.
+ */
+import { verifierOptions } from '../../config/verifier-options.js';
+import { FaceVerifyError } from '../../errors.js';
+import { reportSummary, writeEvalReport } from '../../eval/report.js';
+import { runEval } from '../../eval/run-eval.js';
+import { createVerifier } from '../../pipeline/verifier.js';
+import type { Command } from './index.js';
+import { perCallOptions } from './shared.js';
+
+export const evalCommand: Command = async (ctx) => {
+  const { pairs, images } = ctx.options;
+  if (!pairs || !images) {
+    throw new FaceVerifyError(
+      'INVALID_INPUT',
+      'Usage: faceverify eval --pairs PAIRS --images DIR [--out DIR] [--json]',
+    );
+  }
+  const fallbackMin = Number(ctx.options['fallback-min-face'] ?? 20);
+  const concurrency = Number(ctx.options.concurrency ?? 4);
+  if (
+    !Number.isInteger(fallbackMin) ||
+    fallbackMin < 0 ||
+    !Number.isInteger(concurrency) ||
+    concurrency < 1
+  ) {
+    throw new FaceVerifyError('INVALID_INPUT', '--fallback-min-face and --concurrency must be whole numbers');
+  }
+  const base = verifierOptions(ctx.config);
+  const verifier = await createVerifier(base);
+  const fallbackVerifier =
+    fallbackMin > 0
+      ? await createVerifier({
+          ...base,
+          detect: { ...verifier.options.detect, minFaceSize: fallbackMin },
+          tooSmallFloor: 0,
+        })
+      : undefined;
+  let last = 0;
+  try {
+    const run = await runEval({
+      pairsFile: pairs,
+      imagesDir: images,
+      verifier,
+      fallbackVerifier,
+      facePolicy: perCallOptions(ctx).facePolicy ?? 'center',
+      concurrency,
+      onProgress: (p) => {
+        const now = performance.now();
+        if (ctx.json || (now - last < 1000 && p.done < p.total)) return;
+        last = now;
+        const line = `${p.done}/${p.total} images, ${p.failed} failed, ${Math.round(p.elapsedMs / 1000)} s, about ${Math.round(p.etaMs / 1000)} s left`;
+        if (process.stderr.isTTY) process.stderr.write(`\r${line}   `);
+        else process.stderr.write(`${line}\n`);
+      },
+    });
+    if (!ctx.json && process.stderr.isTTY) process.stderr.write('\n');
+    const files = ctx.options.out ? await writeEvalReport(run, ctx.options.out) : [];
+    if (ctx.json) ctx.print(JSON.stringify(run.report));
+    else {
+      ctx.print(reportSummary(run.report));
+      if (files.length > 0) ctx.print(`report: ${files.join(', ')}`);
+    }
+    return 0;
+  } finally {
+    await Promise.all([verifier.close(), fallbackVerifier?.close()]);
+  }
+};

@@ -4,7 +4,8 @@
 const NAME = /^[A-Za-z0-9_-]+$/;
 
 export function checkCacheName(name: string): string {
-  if (!NAME.test(name)) throw new RangeError(`cache name must match ${String(NAME)}, got ${JSON.stringify(name)}`);
+  if (!NAME.test(name))
+    throw new RangeError(`cache name must match ${String(NAME)}, got ${JSON.stringify(name)}`);
   return name;
 }
 
@@ -14,10 +15,4 @@ export function checkTtlSeconds(label: string, ttlSeconds: number): number {
     throw new RangeError(`${label} must be a number of seconds >= 0 (0 = no expiry), got ${ttlSeconds}`);
   }
   return ttlSeconds;
-}
-
-/** hits / (hits + misses), 0 when nothing was asked. */
-export function hitRatio(hits: number, misses: number): number {
-  const asked = hits + misses;
-  return asked === 0 ? 0 : hits / asked;
 }

@@ -18,7 +18,7 @@ import { readTflite } from './tflite/tflite-reader.js';
 import { tfliteToOnnx } from './tflite/tflite-to-onnx.js';
 
 /** Bump when the converter's output changes, to invalidate cached conversions. */
-export const CONVERTER_VERSION = 1;
+export const CONVERTER_VERSION = 2;
 
 const require = createRequire(import.meta.url);
 const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');

@@ -1,0 +1,94 @@
+// The Redis cache when Redis is not there: a client pointed at a closed port (127.0.0.1:1). Needs no
+// Redis server. Time budget: each test < 500 ms; limit 2 s.
+import { Redis, type RedisOptions } from 'ioredis';
+import { afterEach, describe, expect, it } from 'vitest';
+import { embeddingCodec, jsonCodec } from '../../../src/cache/codecs.js';
+import { RedisCache, type RedisCacheErrorContext } from '../../../src/cache/redis-cache.js';
+import { FaceVerifyError } from '../../../src/errors.js';
+
+const clients: Redis[] = [];
+
+function deadClient(options: RedisOptions): Redis {
+  const client = new Redis({ host: '127.0.0.1', port: 1, lazyConnect: true, ...options });
+  client.on('error', () => {}); // connection errors are expected here; unhandled, they'd be logged
+  clients.push(client);
+  return client;
+}
+
+afterEach(() => {
+  for (const c of clients.splice(0)) c.disconnect();
+});
+
+const entry = { embedding: new Float32Array(512), face: {}, width: 1, height: 1, faceCount: 1 };
+
+describe('RedisCache when Redis is down', { timeout: 2000 }, () => {
+  it('get answers a miss and set resolves, quickly, reporting both errors', async () => {
+    // Failing means a Redis outage fails or stalls verification requests, though the cache is only
+    // an optimisation.
+    const errors: RedisCacheErrorContext[] = [];
+    const cache = new RedisCache({
+      client: deadClient({ maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null }),
+      name: 'embeddings',
+      codec: embeddingCodec,
+      ttlSeconds: 60,
+      onError: (_err, context) => errors.push(context),
+    });
+    const started = performance.now();
+    expect(await cache.get('k')).toBeUndefined();
+    await expect(cache.set('k', entry)).resolves.toBeUndefined();
+    expect(performance.now() - started).toBeLessThan(200);
+    expect(errors).toEqual([
+      { cache: 'embeddings', operation: 'get' },
+      { cache: 'embeddings', operation: 'set' },
+    ]);
+  });
+
+  it('gives up after commandTimeoutMs when the client would queue commands until Redis returns', async () => {
+    // Failing means that with ioredis's defaults (offline queue, 20 retries) a request waits many
+    // seconds for a cache that isn't there.
+    const cache = new RedisCache({
+      client: deadClient({}), // ioredis defaults: offline queue on, reconnecting
+      name: 'results',
+      codec: jsonCodec<number>(),
+      ttlSeconds: 60,
+      commandTimeoutMs: 100,
+    });
+    const started = performance.now();
+    expect(await cache.get('k')).toBeUndefined();
+    await cache.set('k', 1);
+    const elapsed = performance.now() - started;
+    expect(elapsed).toBeGreaterThanOrEqual(190);
+    expect(elapsed).toBeLessThan(500);
+  });
+
+  it('rejects clear() and stats() with UNAVAILABLE rather than reporting an empty cache', async () => {
+    // Failing means /cache/clear answers "0 removed" while the biometric data is still in Redis, or
+    // /metrics/cache shows a healthy empty cache during an outage.
+    const cache = new RedisCache({
+      client: deadClient({ maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null }),
+      name: 'results',
+      codec: jsonCodec<number>(),
+      ttlSeconds: 60,
+    });
+    for (const call of [() => cache.clear(), () => cache.stats()]) {
+      const err: unknown = await call().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(FaceVerifyError);
+      expect(err).toMatchObject({ code: 'UNAVAILABLE', status: 503 });
+    }
+  });
+
+  it('survives an onError callback that throws', async () => {
+    // Failing means a broken logger turns a cache miss into a failed request.
+    const cache = new RedisCache({
+      client: deadClient({ maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null }),
+      name: 'results',
+      codec: jsonCodec<number>(),
+      ttlSeconds: 60,
+      onError: () => {
+        throw new Error('logger down');
+      },
+    });
+    expect(await cache.get('k')).toBeUndefined();
+    await expect(cache.set('k', 1)).resolves.toBeUndefined();
+  });
+});

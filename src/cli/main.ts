@@ -11,7 +11,8 @@
  * A and B are file paths or http(s) URLs. Errors print `{ "status": "error", "error", "code" }` on
  * stderr and exit with status 1 (2 for usage errors).
  */
-import { parseArgs } from 'node:util';
+import { existsSync, readFileSync } from 'node:fs';
+import { parseArgs, parseEnv } from 'node:util';
 import { loadConfig } from '../config/config.js';
 import { FaceVerifyError } from '../errors.js';
 import { commands, type CommandContext } from './commands/index.js';
@@ -19,6 +20,8 @@ import { commands, type CommandContext } from './commands/index.js';
 const USAGE = `Usage: faceverify <command> [options]
 
 Commands:
+  serve [--no-worker]  run the HTTP API (with a worker unless --no-worker; port PORT, default 8000)
+  worker            process tasks from Redis (REDIS_URL), for API nodes started with --no-worker
   verify A B        are A and B (paths or http(s) URLs) the same person?
   detect IMG        list the faces in IMG (--out FILE.png draws them)
   embed IMG         print the embedding of the face in IMG
@@ -37,6 +40,12 @@ Options:
   -h, --help             this text
 
 Settings come from the environment (see .env.example).`;
+
+/** Settings from a .env file in the working directory, if there is one (the environment wins). */
+function dotEnv(): Record<string, string> {
+  if (!existsSync('.env')) return {};
+  return parseEnv(readFileSync('.env', 'utf8')) as Record<string, string>;
+}
 
 function errorJson(err: unknown): string {
   const e =
@@ -61,6 +70,7 @@ export async function main(argv: string[]): Promise<number> {
         images: { type: 'string' },
         concurrency: { type: 'string' },
         'fallback-min-face': { type: 'string' },
+        'no-worker': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -86,9 +96,11 @@ export async function main(argv: string[]): Promise<number> {
       threshold: parsed.values.threshold,
       out: parsed.values.out,
       options: Object.fromEntries(
-        Object.entries(parsed.values).filter((e): e is [string, string] => typeof e[1] === 'string'),
+        Object.entries(parsed.values)
+          .filter(([, v]) => v !== undefined && v !== false)
+          .map(([k, v]) => [k, String(v)]),
       ),
-      config: loadConfig(process.env),
+      config: loadConfig({ ...dotEnv(), ...process.env }),
       print: (text) => process.stdout.write(`${text}\n`),
     };
     return await command(ctx);

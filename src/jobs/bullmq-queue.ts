@@ -95,6 +95,7 @@ export class BullmqQueue implements TaskQueue {
   private readonly connections: Redis[] = [];
   private worker: Worker<Data, unknown, Name> | undefined;
   private events: QueueEvents | undefined;
+  private eventsReady: Promise<void> | undefined;
   private readonly running = new Set<RunningAttempt>();
   private readonly waiters = new Map<string, Set<() => void>>();
   private readonly closeListeners = new Set<(err: Error) => void>();
@@ -177,7 +178,7 @@ export class BullmqQueue implements TaskQueue {
   async wait(id: string, timeoutMs: number): Promise<TaskRecord | undefined> {
     if (this.closing) throw new FaceVerifyError('UNAVAILABLE', SHUTTING_DOWN);
     if (!UUID.test(id)) return undefined;
-    this.ensureEvents();
+    await this.ensureEvents();
     return new Promise<TaskRecord | undefined>((resolve, reject) => {
       let settled = false;
       let waiters = this.waiters.get(id);
@@ -205,7 +206,7 @@ export class BullmqQueue implements TaskQueue {
             // A failed re-check is retried by the next event or tick; only the first read reports.
             if (!first || settled) return;
             cleanup();
-            reject(err as Error);
+            reject(err instanceof Error ? err : new Error(String(err)));
           },
         );
       };
@@ -294,7 +295,12 @@ export class BullmqQueue implements TaskQueue {
     for (const onClose of [...this.closeListeners]) onClose(stopping);
     if (this.worker) {
       const closed = this.worker.close();
-      if ((await withTimeout(closed, this.opts.closeGraceMs).then(() => true, () => false)) === false) {
+      if (
+        (await withTimeout(closed, this.opts.closeGraceMs).then(
+          () => true,
+          () => false,
+        )) === false
+      ) {
         // Grace is over: interrupt; each interrupted task is handed back to the queue (process()).
         for (const attempt of this.running) attempt.interrupt(stopping);
         await withTimeout(closed, this.bull.commandTimeoutMs * 2).catch((err: unknown) =>
@@ -369,18 +375,35 @@ export class BullmqQueue implements TaskQueue {
     throw new Error(`Redis connection is ${status}`);
   }
 
-  private ensureEvents(): void {
-    if (this.events) return;
-    // lazyConnect: QueueEvents duplicates this client for its blocking reads; the original stays idle.
-    const connection = this.connect('events', { maxRetriesPerRequest: null, lazyConnect: true });
-    const events = new QueueEvents(this.bull.queueName, { connection, prefix: this.bull.prefix });
-    events.on('error', (err) => this.logRedisError('events', err));
-    const notify = ({ jobId }: { jobId: string }): void => {
-      for (const check of this.waiters.get(jobId) ?? []) check();
-    };
-    events.on('completed', notify);
-    events.on('failed', notify);
-    this.events = events;
+  /**
+   * QueueEvents reads the queue's event stream from the id that is last when it is created, so no
+   * event between this call and its first blocking read is lost.
+   */
+  private ensureEvents(): Promise<void> {
+    this.eventsReady ??= this.redis(() =>
+      this.producer.xrevrange(this.queue.toKey('events'), '+', '-', 'COUNT', 1),
+    )
+      .then((last) => {
+        // lazyConnect: QueueEvents duplicates this client for its blocking reads; the original stays idle.
+        const connection = this.connect('events', { maxRetriesPerRequest: null, lazyConnect: true });
+        const events = new QueueEvents(this.bull.queueName, {
+          connection,
+          prefix: this.bull.prefix,
+          lastEventId: last[0]?.[0] ?? '0-0',
+        });
+        events.on('error', (err) => this.logRedisError('events', err));
+        const notify = ({ jobId }: { jobId: string }): void => {
+          for (const check of this.waiters.get(jobId) ?? []) check();
+        };
+        events.on('completed', notify);
+        events.on('failed', notify);
+        this.events = events;
+      })
+      .catch((err: unknown) => {
+        this.eventsReady = undefined;
+        throw err;
+      });
+    return this.eventsReady;
   }
 
   private connect(role: string, options: RedisOptions): Redis {
@@ -413,7 +436,12 @@ function toRecord(job: TaskJob, state: JobState): TaskRecord {
   };
   switch (state) {
     case 'completed':
-      return { ...record, state: 'SUCCESS', result: job.returnvalue, finishedAt: job.finishedOn ?? Date.now() };
+      return {
+        ...record,
+        state: 'SUCCESS',
+        result: job.returnvalue,
+        finishedAt: job.finishedOn ?? Date.now(),
+      };
     case 'failed':
       return {
         ...record,

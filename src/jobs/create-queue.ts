@@ -2,7 +2,9 @@
  * Chooses the task-queue backend: the in-process queue (default) or BullMQ on Redis.
  *
  * @example
- * const queue = createTaskQueue({ backend: config.redisUrl ? 'bullmq' : 'memory', redisUrl: config.redisUrl });
+ * const queue = config.redisUrl
+ *   ? createTaskQueue({ backend: 'bullmq', redisUrl: config.redisUrl, timeoutMs: 30_000 })
+ *   : createTaskQueue({ backend: 'memory', maxPending: 100, timeoutMs: 30_000 });
  */
 import { BullmqQueue } from './bullmq-queue.js';
 import type { BullmqQueueOptions } from './bullmq-queue.js';
@@ -11,14 +13,9 @@ import type { TaskQueueOptions } from './queue-options.js';
 import type { TaskQueue } from './task-queue.js';
 
 export type CreateTaskQueueOptions =
-  | ({ backend: 'memory' } & TaskQueueOptions)
-  | ({ backend: 'bullmq' } & BullmqQueueOptions);
+  ({ backend: 'memory' } & TaskQueueOptions) | ({ backend: 'bullmq' } & BullmqQueueOptions);
 
 export function createTaskQueue(options: CreateTaskQueueOptions): TaskQueue {
-  if (options.backend === 'bullmq') {
-    const { backend: _backend, ...rest } = options;
-    return new BullmqQueue(rest);
-  }
-  const { backend: _backend, ...rest } = options;
-  return new MemoryQueue(rest);
+  // The extra `backend` field is ignored by the constructors.
+  return options.backend === 'bullmq' ? new BullmqQueue(options) : new MemoryQueue(options);
 }

@@ -41,16 +41,27 @@ export const QUEUE_DEFAULTS: Readonly<Omit<ResolvedQueueOptions, 'logger'>> = Ob
 
 /** Errors to stderr as JSON lines; the service passes its pino logger instead. */
 export const consoleQueueLogger: QueueLogger = {
-  warn: (obj, msg) => console.warn(JSON.stringify({ level: 'warn', msg, ...obj })),
-  error: (obj, msg) => console.error(JSON.stringify({ level: 'error', msg, ...obj })),
+  warn: (obj, msg) => console.warn(JSON.stringify({ level: 'warn', msg, ...obj }, errorsAsObjects)),
+  error: (obj, msg) => console.error(JSON.stringify({ level: 'error', msg, ...obj }, errorsAsObjects)),
 };
+
+function errorsAsObjects(_key: string, value: unknown): unknown {
+  return value instanceof Error ? { type: value.name, message: value.message, stack: value.stack } : value;
+}
 
 /** Fills in defaults and rejects nonsense (a programming or config error, so a plain Error). */
 export function resolveQueueOptions(opts: TaskQueueOptions): ResolvedQueueOptions {
+  // Picks the known keys only: callers may pass a wider object (a backend's own options).
+  const pick = <K extends keyof typeof QUEUE_DEFAULTS>(key: K): number => opts[key] ?? QUEUE_DEFAULTS[key];
   const resolved: ResolvedQueueOptions = {
-    ...QUEUE_DEFAULTS,
-    logger: consoleQueueLogger,
-    ...withoutUndefined(opts),
+    maxPending: pick('maxPending'),
+    timeoutMs: pick('timeoutMs'),
+    maxRetries: pick('maxRetries'),
+    retryDelayMs: pick('retryDelayMs'),
+    resultTtlMs: pick('resultTtlMs'),
+    closeGraceMs: pick('closeGraceMs'),
+    retryAfterS: pick('retryAfterS'),
+    logger: opts.logger ?? consoleQueueLogger,
   };
   const checks: [keyof typeof QUEUE_DEFAULTS, number][] = [
     ['maxPending', 1],
@@ -74,8 +85,4 @@ export function assertConcurrency(concurrency: number): void {
   if (!Number.isInteger(concurrency) || concurrency < 1) {
     throw new Error(`Worker concurrency must be an integer >= 1 (got ${concurrency})`);
   }
-}
-
-function withoutUndefined<T extends object>(obj: T): Partial<T> {
-  return Object.fromEntries(Object.entries(obj).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

@@ -83,6 +83,8 @@ export interface VerifyResult extends Comparison {
   /** Seconds, as in the reference API. */
   processing_time: number;
   faces: [FaceReport, FaceReport];
+  /** True when the service answered from its result cache. */
+  cached?: boolean;
 }
 
 export interface PerCallOptions {

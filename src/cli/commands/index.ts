@@ -6,6 +6,7 @@ import { evalCommand } from './eval.js';
 import { embedCommand } from './embed.js';
 import { modelsCommand } from './models.js';
 import { selfCheckCommand } from './self-check.js';
+import { serveCommand, workerCommand } from './serve.js';
 import { verifyCommand } from './verify.js';
 
 export interface CommandContext {
@@ -31,4 +32,6 @@ export const commands: Record<string, Command> = {
   models: modelsCommand,
   config: configCommand,
   'self-check': selfCheckCommand,
+  serve: serveCommand,
+  worker: workerCommand,
 };

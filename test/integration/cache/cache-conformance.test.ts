@@ -36,7 +36,7 @@ function memoryHarness(): Harness {
         maxEntries: o.maxEntries ?? 1000,
         now: () => nowMs,
       });
-      caches.push(cache as Cache<unknown>);
+      caches.push(cache);
       return cache;
     },
     elapse(seconds) {

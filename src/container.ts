@@ -1,0 +1,245 @@
+/**
+ * The composition root: builds and wires everything once from the validated configuration — logger,
+ * Redis, caches, task queue, verifier and task handlers, HTTP app — and tears it down in order.
+ *
+ * Roles: `api` serves HTTP only (needs REDIS_URL, workers elsewhere); `worker` processes tasks only;
+ * `both` (the default of `faceverify serve`) does both in one process.
+ */
+import { readFileSync } from 'node:fs';
+import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
+import { pino, type Logger } from 'pino';
+import type { Cache } from './cache/cache.js';
+import { embeddingCodec, jsonCodec, type EmbeddingEntry } from './cache/codecs.js';
+import { createCache } from './cache/create-cache.js';
+import { euclideanToCosine } from './core/similarity.js';
+import type { Config } from './config/config.js';
+import { verifierOptions } from './config/verifier-options.js';
+import { FaceVerifyError } from './errors.js';
+import { DEFAULT_FETCH_OPTIONS, fetchImage } from './fetch/fetch-image.js';
+import { buildApp, redactUrl } from './http/app.js';
+import { createTaskQueue } from './jobs/create-queue.js';
+import { VerifyHandlers } from './jobs/handlers/verify-handler.js';
+import type { TaskHandler, TaskQueue } from './jobs/task-queue.js';
+import { ServiceMetrics } from './metrics/metrics.js';
+import { ModelRegistry } from './models/registry.js';
+import { createVerifier, type Verifier, type VerifyResult } from './pipeline/verifier.js';
+
+export type Role = 'api' | 'worker' | 'both';
+
+export interface Service {
+  config: Config;
+  logger: Logger;
+  queue: TaskQueue;
+  app: FastifyInstance | undefined;
+  verifier: Verifier | undefined;
+  metrics: ServiceMetrics;
+  close(): Promise<void>;
+}
+
+export const VERSION: string = (
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
+
+export interface ServiceOverrides {
+  /** Replaces the pino logger options (tests pass `false` or a level). */
+  logger?: Logger;
+  /** Queue name and key prefix, for tests that share one Redis. */
+  queueName?: string;
+  redisPrefix?: string;
+}
+
+function createLogger(config: Config): Logger {
+  return pino({
+    level: config.logLevel,
+    redact: {
+      paths: ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers.cookie'],
+      censor: '[redacted]',
+    },
+    serializers: {
+      req: (req: { method: string; url: string; id: string }) => ({
+        method: req.method,
+        url: redactUrl(req.url),
+        id: req.id,
+      }),
+    },
+  });
+}
+
+/** The cosine threshold the configuration asks for, if any (the reference's names included). */
+function configuredThreshold(config: Config, logger: Logger, modelThreshold: number): number | undefined {
+  let t = config.cosineThreshold;
+  if (t === undefined && config.euclideanThreshold !== undefined)
+    t = euclideanToCosine(config.euclideanThreshold);
+  if (t !== undefined && Math.abs(t - modelThreshold) > 1e-6) {
+    logger.warn(
+      { configured: t, calibrated: modelThreshold, model: config.model },
+      'a configured threshold replaces the model’s calibrated one; is_match and accuracy will differ from docs/accuracy.md',
+    );
+  }
+  return t;
+}
+
+/**
+ * Builds the service for a role.
+ *
+ * @example
+ * const service = await createService(loadConfig(), 'both');
+ * await service.app?.listen({ port: service.config.port, host: service.config.host });
+ */
+export async function createService(
+  config: Config,
+  role: Role,
+  overrides: ServiceOverrides = {},
+): Promise<Service> {
+  const logger = overrides.logger ?? createLogger(config);
+  if (role === 'api' && !config.redisUrl) {
+    throw new FaceVerifyError(
+      'INVALID_INPUT',
+      'An API-only node (--no-worker) needs REDIS_URL: the workers run elsewhere',
+    );
+  }
+  const redis = config.redisUrl
+    ? new Redis(config.redisUrl, {
+        lazyConnect: false,
+        enableOfflineQueue: false,
+        maxRetriesPerRequest: 1,
+        connectTimeout: config.redisTimeoutS * 1000,
+        retryStrategy: (times) => Math.min(times * 200, 2000),
+      })
+    : undefined;
+  redis?.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis connection error'));
+
+  const backend = config.embeddingCache === 'off' ? 'off' : redis ? 'redis' : 'memory';
+  const onError = (err: unknown, ctx: unknown): void =>
+    logger.warn(
+      { err: err instanceof Error ? err.message : String(err), ctx },
+      'cache error (answered as a miss)',
+    );
+  const embeddings = createCache<EmbeddingEntry>({
+    backend,
+    name: 'embeddings',
+    ttlSeconds: config.embeddingCacheTtlS,
+    maxEntries: config.cacheMaxEntries,
+    codec: embeddingCodec,
+    ...(redis ? { redis } : {}),
+    ...(overrides.redisPrefix ? { prefix: `${overrides.redisPrefix}:cache:` } : {}),
+    onError,
+  });
+  const results = createCache<VerifyResult>({
+    backend,
+    name: 'results',
+    ttlSeconds: config.resultCacheTtlS,
+    maxEntries: config.cacheMaxEntries,
+    codec: jsonCodec<VerifyResult>(),
+    ...(redis ? { redis } : {}),
+    ...(overrides.redisPrefix ? { prefix: `${overrides.redisPrefix}:cache:` } : {}),
+    onError,
+  });
+
+  const queueOptions = {
+    maxPending: config.maxQueueSize,
+    timeoutMs: config.taskTimeoutS * 1000,
+    maxRetries: config.maxRetries,
+    retryDelayMs: config.retryDelayS * 1000,
+    resultTtlMs: config.resultTtlS * 1000,
+    logger: {
+      warn: (obj: Record<string, unknown>, msg: string) => logger.warn(obj, msg),
+      error: (obj: Record<string, unknown>, msg: string) => logger.error(obj, msg),
+    },
+  };
+  const queue = config.redisUrl
+    ? createTaskQueue({
+        backend: 'bullmq',
+        redisUrl: config.redisUrl,
+        commandTimeoutMs: config.redisTimeoutS * 1000,
+        ...(overrides.queueName ? { queueName: overrides.queueName } : {}),
+        ...(overrides.redisPrefix ? { prefix: overrides.redisPrefix } : {}),
+        ...queueOptions,
+      })
+    : createTaskQueue({ backend: 'memory', ...queueOptions });
+
+  const metrics = new ServiceMetrics();
+  metrics.attach({ queue, caches: [embeddings, results] as Cache<unknown>[] });
+
+  let verifier: Verifier | undefined;
+  if (role !== 'api') {
+    const threshold = configuredThreshold(
+      config,
+      logger,
+      new ModelRegistry().embedder(config.model).threshold,
+    );
+    verifier = await createVerifier({
+      ...verifierOptions(config),
+      ...(threshold !== undefined ? { threshold } : {}),
+    });
+    const maxImageBytes = Math.round(config.maxImageSizeMb * 1024 * 1024);
+    const fetchOptions = { ...DEFAULT_FETCH_OPTIONS, maxBytes: maxImageBytes };
+    const handlers = new VerifyHandlers({
+      verifier,
+      embeddings,
+      results,
+      fetchImage: (url) => fetchImage(url, fetchOptions),
+      maxImageBytes,
+      ...(config.minConfidence !== undefined ? { minConfidence: config.minConfidence } : {}),
+      maxRetries: config.maxRetries,
+      onStage: (stage, ms) => metrics.stage(stage, ms),
+    });
+    const handle: TaskHandler = async (task, ctx) => {
+      const t = performance.now();
+      try {
+        const result = await handlers.handle(task, ctx);
+        metrics.taskFinished(task.name, 'SUCCESS', (performance.now() - t) / 1000);
+        return result;
+      } catch (err) {
+        metrics.taskFinished(task.name, 'FAILURE', (performance.now() - t) / 1000);
+        throw err;
+      }
+    };
+    await queue.startWorker(handle, config.maxConcurrentTasks);
+    logger.info(
+      { model: verifier.modelName, concurrency: config.maxConcurrentTasks, queue: queue.backend },
+      'worker started',
+    );
+  }
+
+  let app: FastifyInstance | undefined;
+  if (role !== 'worker') {
+    app = await buildApp({
+      queue,
+      caches: [embeddings, results] as Cache<unknown>[],
+      metrics,
+      redis,
+      modelsReady: () =>
+        verifier
+          ? { ready: true, model: verifier.modelName, detail: 'loaded in this process' }
+          : { ready: true, model: config.model, detail: 'loaded by the worker processes' },
+      limits: {
+        maxImageBytes: Math.round(config.maxImageSizeMb * 1024 * 1024),
+        batchMaxPairs: config.batchMaxPairs,
+        syncTimeoutMs: config.syncTimeoutS * 1000,
+      },
+      adminApiKeys: config.adminApiKeys,
+      memoryLimitMb: config.workerMemoryLimitMb,
+      version: VERSION,
+      logger,
+    });
+  }
+
+  return {
+    config,
+    logger,
+    queue,
+    app,
+    verifier,
+    metrics,
+    async close() {
+      await app?.close();
+      await queue.close();
+      await verifier?.close();
+      await Promise.all([embeddings.close(), results.close()]);
+      metrics.close();
+      redis?.disconnect();
+    },
+  };
+}

@@ -1,0 +1,100 @@
+/**
+ * buildApp(deps): the Fastify application, with everything it needs passed in (no globals, no env),
+ * so tests build it with real parts and call it through inject() or a real port.
+ */
+import { randomUUID } from 'node:crypto';
+import formbody from '@fastify/formbody';
+import multipart from '@fastify/multipart';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import type { Cache } from '../cache/cache.js';
+import type { TaskQueue } from '../jobs/task-queue.js';
+import type { ServiceMetrics } from '../metrics/metrics.js';
+import { registerErrorHandlers } from './errors.js';
+import { opsRoutes } from './routes/ops.js';
+import { verifyRoutes } from './routes/verify.js';
+
+export interface AppDeps {
+  queue: TaskQueue;
+  caches: Cache<unknown>[];
+  metrics: ServiceMetrics;
+  redis: Redis | undefined;
+  modelsReady: () => { ready: boolean; model: string; detail: string };
+  limits: { maxImageBytes: number; batchMaxPairs: number; syncTimeoutMs: number };
+  adminApiKeys: readonly string[];
+  memoryLimitMb: number;
+  version: string;
+  /** A pino logger, or false for none. */
+  logger: FastifyBaseLogger | false;
+}
+
+/** Removes query strings from URLs before they are logged (they may carry tokens). */
+export function redactUrl(url: string): string {
+  const q = url.indexOf('?');
+  return q < 0 ? url : `${url.slice(0, q)}?[redacted]`;
+}
+
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const { limits } = deps;
+  const app = Fastify({
+    ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
+    genReqId: () => randomUUID(),
+    requestIdHeader: false,
+    // Two base64 images plus the JSON around them.
+    bodyLimit: Math.ceil(limits.maxImageBytes * 2 * 1.37) + 64 * 1024,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array' } },
+  });
+  app.addHook('onSend', async (request, reply) => {
+    void reply.header('x-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    if (reply.statusCode >= 400)
+      deps.metrics.httpErrors.inc({ code: 'http', status: String(reply.statusCode) });
+  });
+  registerErrorHandlers(app);
+
+  await app.register(formbody, { bodyLimit: 64 * 1024 });
+  await app.register(multipart, {
+    limits: {
+      fileSize: limits.maxImageBytes,
+      files: 2,
+      fields: 10,
+      fieldSize: 4096,
+      parts: 12,
+      headerPairs: 100,
+    },
+    throwFileSizeLimit: true,
+  });
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'faceverify',
+        version: deps.version,
+        description:
+          'Face verification: are the two photos the same person? Every error has the shape { status: "error", error, code }.',
+      },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(verifyRoutes, {
+    queue: deps.queue,
+    batchMaxPairs: limits.batchMaxPairs,
+    syncTimeoutMs: limits.syncTimeoutMs,
+    onAccepted: () => deps.metrics.taskAccepted(),
+  });
+  await app.register(opsRoutes, {
+    queue: deps.queue,
+    caches: deps.caches,
+    metrics: deps.metrics,
+    redis: deps.redis,
+    modelsReady: deps.modelsReady,
+    adminApiKeys: deps.adminApiKeys,
+    memoryLimitMb: deps.memoryLimitMb,
+    version: deps.version,
+  });
+  return app;
+}

@@ -1,0 +1,450 @@
+// One suite, written once, run against both TaskQueue backends: MemoryQueue, and BullmqQueue on the
+// real Redis (a unique key prefix per test, every queue closed and every key removed afterwards).
+// Time budget: each test < 1.5 s (delays of tens of ms); the whole suite a few seconds per backend.
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { FaceVerifyError } from '../../../src/errors.js';
+import { BullmqQueue } from '../../../src/jobs/bullmq-queue.js';
+import { MemoryQueue } from '../../../src/jobs/memory-queue.js';
+import type { QueueLogger, TaskQueueOptions } from '../../../src/jobs/queue-options.js';
+import type {
+  TaskContext,
+  TaskHandler,
+  TaskPayload,
+  TaskQueue,
+  TaskRecord,
+} from '../../../src/jobs/task-queue.js';
+import { describeWithRedis, REDIS_URL, uniqueName } from '../../support/redis.js';
+import { deleteKeys } from './redis-keys.js';
+
+interface Harness {
+  /** A queue for this test; closed after it. */
+  open(options?: TaskQueueOptions): TaskQueue;
+  /**
+   * Another view of the last opened queue's tasks, usable after that queue is closed: the same object
+   * for the in-process queue (whose tasks die with it), a second producer on the same Redis queue.
+   */
+  inspect(): TaskQueue;
+  /** BullMQ keeps not-yet-started tasks in Redis across close(); the in-process queue cannot. */
+  keepsTasksAcrossClose: boolean;
+  cleanup(): Promise<void>;
+}
+
+const logged: { level: string; obj: Record<string, unknown>; msg: string }[] = [];
+const logger: QueueLogger = {
+  warn: (obj, msg) => logged.push({ level: 'warn', obj, msg }),
+  error: (obj, msg) => logged.push({ level: 'error', obj, msg }),
+};
+
+function memoryHarness(): Harness {
+  const queues: TaskQueue[] = [];
+  return {
+    open(options = {}) {
+      const queue = new MemoryQueue({ logger, ...options });
+      queues.push(queue);
+      return queue;
+    },
+    inspect() {
+      const last = queues.at(-1);
+      if (!last) throw new Error('open() a queue first');
+      return last;
+    },
+    keepsTasksAcrossClose: false,
+    async cleanup() {
+      await Promise.all(queues.map((q) => q.close()));
+    },
+  };
+}
+
+function bullmqHarness(admin: Redis): Harness {
+  const prefix = uniqueName('jobs');
+  const queues: TaskQueue[] = [];
+  const make = (options: TaskQueueOptions): TaskQueue => {
+    const queue = new BullmqQueue({ logger, ...options, redisUrl: REDIS_URL, prefix, queueName: 'tasks' });
+    queues.push(queue);
+    return queue;
+  };
+  let lastOptions: TaskQueueOptions = {};
+  return {
+    open(options = {}) {
+      lastOptions = options;
+      return make(options);
+    },
+    inspect() {
+      return make(lastOptions);
+    },
+    keepsTasksAcrossClose: true,
+    async cleanup() {
+      await Promise.all(queues.map((q) => q.close()));
+      await deleteKeys(admin, `${prefix}:*`);
+    },
+  };
+}
+
+/** A verify task whose first URL carries a tag, so handlers and tests can tell tasks apart. */
+function task(tag: string): TaskPayload {
+  return { name: 'verify', data: { image1: { url: `http://example.test/${tag}` }, image2: { url: 'x' } } };
+}
+
+function tagOf(t: TaskPayload): string {
+  return t.name === 'verify' && 'url' in t.data.image1 ? (t.data.image1.url.split('/').pop() ?? '') : '';
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `read` until `done` holds (tests only: the queues themselves never poll). */
+async function until<T>(read: () => Promise<T>, done: (v: T) => boolean, timeoutMs = 3000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await read();
+    if (done(v)) return v;
+    if (Date.now() > end)
+      throw new Error(`condition not met within ${timeoutMs} ms (last: ${JSON.stringify(v)})`);
+    await sleep(5);
+  }
+}
+
+function finished(record: TaskRecord | undefined): TaskRecord {
+  expect(record, 'the task is known').toBeDefined();
+  expect(['SUCCESS', 'FAILURE'], `state of ${JSON.stringify(record)}`).toContain(record?.state);
+  return record as TaskRecord;
+}
+
+async function rejection(promise: Promise<unknown>): Promise<FaceVerifyError> {
+  const err: unknown = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(FaceVerifyError);
+  return err as FaceVerifyError;
+}
+
+function conformance(makeHarness: () => Harness): void {
+  let h: Harness;
+  afterEach(async () => {
+    await h.cleanup();
+    logged.length = 0;
+  });
+  const setup = (): Harness => (h = makeHarness());
+
+  it('runs a task PENDING → STARTED → SUCCESS and keeps its result', async () => {
+    // Wrong if it fails: the states the API reports do not follow the task, or the result is lost.
+    const q = setup().open({ maxRetries: 0 });
+    const id = await q.enqueue(task('a'));
+    expect(id).toMatch(/^[0-9a-f-]{36}$/);
+    expect((await q.get(id))?.state).toBe('PENDING');
+
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    await q.startWorker(async (t, ctx) => {
+      await gate;
+      return { tag: tagOf(t), attempt: ctx.attempt };
+    }, 1);
+    const started = await until(
+      () => q.get(id),
+      (r) => r?.state === 'STARTED',
+    );
+    expect(started?.startedAt).toBeGreaterThanOrEqual(started?.createdAt ?? Infinity);
+    release();
+
+    const record = finished(await q.wait(id, 3000));
+    expect(record).toMatchObject({ id, name: 'verify', state: 'SUCCESS', attempts: 1 });
+    expect(record.result).toEqual({ tag: 'a', attempt: 1 });
+    expect(record.error).toBeUndefined();
+    expect(record.finishedAt).toBeGreaterThanOrEqual(record.startedAt ?? Infinity);
+  });
+
+  it('fails a non-retryable FaceVerifyError at once, with its code and message', async () => {
+    // Wrong if it fails: bad input (NO_FACE) would be retried, wasting work, or its code lost.
+    const q = setup().open({ maxRetries: 3, retryDelayMs: 10 });
+    let calls = 0;
+    await q.startWorker(() => {
+      calls += 1;
+      return Promise.reject(new FaceVerifyError('NO_FACE', 'No face detected in image 2'));
+    }, 1);
+    const record = finished(await q.wait(await q.enqueue(task('b')), 3000));
+    expect(record).toMatchObject({
+      state: 'FAILURE',
+      attempts: 1,
+      error: { code: 'NO_FACE', error: 'No face detected in image 2' },
+    });
+    expect(calls).toBe(1);
+  });
+
+  it('retries a retryable error through RETRY, then succeeds on attempt 2', async () => {
+    // Wrong if it fails: transient download errors would fail tasks that a retry saves, or RETRY
+    // would not be reported while the task waits for its next attempt.
+    const q = setup().open({ maxRetries: 3, retryDelayMs: 300 });
+    const attempts: number[] = [];
+    await q.startWorker((_t, ctx) => {
+      attempts.push(ctx.attempt);
+      return ctx.attempt === 1
+        ? Promise.reject(new FaceVerifyError('DOWNLOAD_FAILED'))
+        : Promise.resolve('second time lucky');
+    }, 1);
+    const id = await q.enqueue(task('c'));
+    const retrying = await until(
+      () => q.get(id),
+      (r) => r?.state === 'RETRY',
+    );
+    expect(retrying?.error?.code, 'RETRY carries the last error').toBe('DOWNLOAD_FAILED');
+    const record = finished(await q.wait(id, 3000));
+    expect(record).toMatchObject({ state: 'SUCCESS', attempts: 2, result: 'second time lucky' });
+    expect(record.error).toBeUndefined();
+    expect(attempts).toEqual([1, 2]);
+  });
+
+  it('fails a retryable error after maxRetries retries, with exponential delays', async () => {
+    // Wrong if it fails: a task that always fails transiently would retry forever or too few times.
+    const q = setup().open({ maxRetries: 2, retryDelayMs: 40 });
+    const at: number[] = [];
+    await q.startWorker(() => {
+      at.push(Date.now());
+      return Promise.reject(new FaceVerifyError('DOWNLOAD_TIMEOUT'));
+    }, 1);
+    const record = finished(await q.wait(await q.enqueue(task('d')), 3000));
+    expect(record).toMatchObject({ state: 'FAILURE', attempts: 3, error: { code: 'DOWNLOAD_TIMEOUT' } });
+    expect(at).toHaveLength(3);
+    const [a0 = 0, a1 = 0, a2 = 0] = at;
+    expect(a1 - a0, 'first retry after retryDelayMs').toBeGreaterThanOrEqual(35);
+    expect(a2 - a1, 'second retry after 2 × retryDelayMs').toBeGreaterThanOrEqual(75);
+  });
+
+  it('reports a plain Error as INTERNAL_ERROR without leaking its message, and logs it', async () => {
+    // Wrong if it fails: internals (paths, secrets, stack details) would reach API clients, or the
+    // real cause would be lost for the operator.
+    const q = setup().open({ maxRetries: 3, retryDelayMs: 10 });
+    await q.startWorker(() => Promise.reject(new Error('ENOENT /srv/secret/model.onnx')), 1);
+    const record = finished(await q.wait(await q.enqueue(task('e')), 3000));
+    expect(record).toMatchObject({
+      state: 'FAILURE',
+      attempts: 1,
+      error: { code: 'INTERNAL_ERROR', error: 'Internal error' },
+    });
+    expect(JSON.stringify(record)).not.toContain('secret');
+    expect(logged.some((l) => l.level === 'error' && String(l.obj.err).includes('/srv/secret'))).toBe(true);
+  });
+
+  it('times an attempt out: aborts its signal and fails with TASK_TIMEOUT, which is retried', async () => {
+    // Wrong if it fails: a hung download or model call would hold a worker slot forever, or the
+    // handler would never learn that it should stop.
+    const q = setup().open({ timeoutMs: 60, maxRetries: 1, retryDelayMs: 10 });
+    const signals: AbortSignal[] = [];
+    await q.startWorker((_t, ctx: TaskContext) => {
+      signals.push(ctx.signal);
+      return new Promise(() => undefined); // never settles: only the timeout ends it
+    }, 1);
+    const started = Date.now();
+    const record = finished(await q.wait(await q.enqueue(task('f')), 3000));
+    expect(record).toMatchObject({ state: 'FAILURE', attempts: 2, error: { code: 'TASK_TIMEOUT' } });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(110);
+    expect(signals).toHaveLength(2);
+    for (const s of signals) {
+      expect(s.aborted).toBe(true);
+      expect((s.reason as FaceVerifyError).code).toBe('TASK_TIMEOUT');
+    }
+  });
+
+  it('bounds unfinished tasks: QUEUE_FULL (429, retry_after_s) beyond maxPending', async () => {
+    // Wrong if it fails: a burst of requests would grow the queue (and memory) without limit.
+    const q = setup().open({ maxPending: 2, retryAfterS: 3 });
+    await q.enqueue(task('g1'));
+    await q.enqueue(task('g2'));
+    const err = await rejection(q.enqueue(task('g3')));
+    expect(err.code).toBe('QUEUE_FULL');
+    expect(err.status).toBe(429);
+    expect(err.details).toEqual({ retry_after_s: 3 });
+
+    // Finished tasks no longer count.
+    await q.startWorker(() => Promise.resolve('ok'), 2);
+    await until(
+      () => q.counts(),
+      (c) => c.SUCCESS === 2,
+    );
+    await expect(q.enqueue(task('g4'))).resolves.toMatch(/-/);
+  });
+
+  it('wait() resolves on completion, returns finished tasks at once, and times out with the current record', async () => {
+    // Wrong if it fails: /verify/sync would answer late (polling) or hang, or miss a task that
+    // finished before the wait began.
+    const q = setup().open();
+    const early = await q.enqueue(task('early'));
+    const t0 = Date.now();
+    const current = await q.wait(early, 100);
+    expect(current?.state, 'no worker yet: the current record after the timeout').toBe('PENDING');
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(95);
+
+    await q.startWorker(async (t) => {
+      if (tagOf(t) === 'slow') await sleep(80);
+      return tagOf(t);
+    }, 2);
+    const slow = await q.enqueue(task('slow'));
+    const t1 = Date.now();
+    expect(finished(await q.wait(slow, 5000)).result).toBe('slow');
+    expect(Date.now() - t1, 'resolved by the finishing event, not the timeout').toBeLessThan(800);
+
+    const fast = await q.enqueue(task('fast'));
+    await until(
+      () => q.get(fast),
+      (r) => r?.state === 'SUCCESS',
+    );
+    const t2 = Date.now();
+    expect(finished(await q.wait(fast, 5000)).result).toBe('fast');
+    expect(Date.now() - t2, 'an already finished task returns at once').toBeLessThan(200);
+  });
+
+  it('answers undefined for unknown ids', async () => {
+    // Wrong if it fails: GET /status of a bad id would not be a 404, or could throw (500).
+    const q = setup().open();
+    expect(await q.get('00000000-0000-4000-8000-000000000000')).toBeUndefined();
+    expect(await q.get('not-a-uuid:*')).toBeUndefined();
+    expect(await q.wait('00000000-0000-4000-8000-000000000000', 50)).toBeUndefined();
+  });
+
+  it('forgets finished tasks after resultTtlMs', async () => {
+    // Wrong if it fails: results (biometric metadata) would be kept longer than configured.
+    const q = setup().open({ resultTtlMs: 150 });
+    await q.startWorker(() => Promise.resolve('done'), 1);
+    const id = await q.enqueue(task('ttl'));
+    expect(finished(await q.wait(id, 3000)).state).toBe('SUCCESS');
+    expect(await q.get(id)).toBeDefined();
+    await sleep(250);
+    expect(await q.get(id)).toBeUndefined();
+  });
+
+  it('counts tasks by state, summing to the tasks known', async () => {
+    // Wrong if it fails: /metrics would report wrong queue depth or outcomes.
+    const q = setup().open({ maxRetries: 0 });
+    const ids = [await q.enqueue(task('ok1')), await q.enqueue(task('ok2')), await q.enqueue(task('bad'))];
+    expect(await q.counts()).toEqual({ PENDING: 3, STARTED: 0, RETRY: 0, SUCCESS: 0, FAILURE: 0 });
+    await q.startWorker(
+      (t) => (tagOf(t) === 'bad' ? Promise.reject(new FaceVerifyError('NO_FACE')) : Promise.resolve(1)),
+      1,
+    );
+    for (const id of ids) finished(await q.wait(id, 3000));
+    const counts = await q.counts();
+    expect(counts).toEqual({ PENDING: 0, STARTED: 0, RETRY: 0, SUCCESS: 2, FAILURE: 1 });
+  });
+
+  it('never runs more than `concurrency` handlers at once', async () => {
+    // Wrong if it fails: MAX_CONCURRENT_TASKS would not bound CPU and memory use of inference.
+    const q = setup().open();
+    let now = 0;
+    let max = 0;
+    const handler: TaskHandler = async () => {
+      now += 1;
+      max = Math.max(max, now);
+      await sleep(40);
+      now -= 1;
+      return null;
+    };
+    await q.startWorker(handler, 2);
+    const ids = await Promise.all(['1', '2', '3', '4', '5', '6'].map((n) => q.enqueue(task(`c${n}`))));
+    for (const id of ids) expect(finished(await q.wait(id, 3000)).state).toBe('SUCCESS');
+    expect(max).toBe(2);
+  });
+
+  it('close(): refuses new tasks, lets running ones finish, and settles every waiter', async () => {
+    // Wrong if it fails: a deploy (SIGTERM) would cut tasks off mid-way, or leave clients waiting forever.
+    const harness = setup();
+    const q = harness.open({ closeGraceMs: 2000 });
+    let finishedRunning = false;
+    await q.startWorker(async (t) => {
+      if (tagOf(t) === 'running') {
+        await sleep(100);
+        finishedRunning = true;
+      }
+      return tagOf(t);
+    }, 1);
+    const running = await q.enqueue(task('running'));
+    await until(
+      () => q.get(running),
+      (r) => r?.state === 'STARTED',
+    );
+    const queued = await q.enqueue(task('queued'));
+    const waiting = q.wait(queued, 5000).then(
+      (r) => r?.state ?? 'resolved',
+      (e: unknown) => (e instanceof FaceVerifyError ? e.code : 'rejected'),
+    );
+
+    await q.close();
+    expect(finishedRunning, 'close() waited for the running task').toBe(true);
+    const err = await rejection(q.enqueue(task('late')));
+    expect(err.code).toBe('UNAVAILABLE');
+    expect(err.status).toBe(503);
+    expect(await waiting, 'a waiter is not left hanging').toMatch(/^(FAILURE|UNAVAILABLE)$/);
+
+    const view = harness.inspect();
+    expect((await view.get(running))?.state).toBe('SUCCESS');
+    if (harness.keepsTasksAcrossClose) {
+      // Still in Redis: another worker picks it up.
+      expect((await view.get(queued))?.state).toBe('PENDING');
+      await view.startWorker((t) => Promise.resolve(tagOf(t)), 1);
+      expect(finished(await view.wait(queued, 3000)).result).toBe('queued');
+    } else {
+      // The in-process queue cannot keep it: it fails it, so no caller waits forever.
+      expect((await view.get(queued))?.error).toEqual({
+        code: 'UNAVAILABLE',
+        error: 'Task queue is shutting down',
+      });
+    }
+  });
+
+  it('close(): after the grace period, interrupts running tasks (signal aborted)', async () => {
+    // Wrong if it fails: one stuck task would block shutdown forever, or be silently lost.
+    const harness = setup();
+    const q = harness.open({ closeGraceMs: 50, timeoutMs: 10_000 });
+    let signal: AbortSignal | undefined;
+    await q.startWorker((t, ctx) => {
+      if (tagOf(t) === 'stuck') signal = ctx.signal;
+      return tagOf(t) === 'stuck' ? new Promise(() => undefined) : Promise.resolve(tagOf(t));
+    }, 1);
+    const id = await q.enqueue(task('stuck'));
+    await until(
+      () => q.get(id),
+      (r) => r?.state === 'STARTED',
+    );
+    const t0 = Date.now();
+    await q.close();
+    expect(Date.now() - t0).toBeLessThan(1500);
+    expect(signal?.aborted).toBe(true);
+
+    const view = harness.inspect();
+    if (harness.keepsTasksAcrossClose) {
+      // Handed back without using an attempt: the next worker finishes it.
+      expect((await view.get(id))?.state).toBe('PENDING');
+      await view.startWorker(() => Promise.resolve('finished elsewhere'), 1);
+      expect(finished(await view.wait(id, 3000))).toMatchObject({
+        state: 'SUCCESS',
+        result: 'finished elsewhere',
+      });
+    } else {
+      expect(await view.get(id)).toMatchObject({ state: 'FAILURE', error: { code: 'UNAVAILABLE' } });
+    }
+  });
+
+  it('reports health, and not ok once closed', async () => {
+    // Wrong if it fails: /health would claim readiness for a queue that cannot take tasks.
+    const q = setup().open();
+    const health = await q.health();
+    expect(health).toMatchObject({ ok: true, backend: q.backend });
+    expect(health.detail).not.toMatch(/password|@/);
+    await q.close();
+    expect((await q.health()).ok).toBe(false);
+  });
+}
+
+describe('MemoryQueue conformance', () => {
+  conformance(memoryHarness);
+});
+
+describeWithRedis('BullmqQueue conformance (real Redis)', () => {
+  let admin: Redis;
+  beforeAll(() => {
+    admin = new Redis(REDIS_URL);
+  });
+  afterAll(async () => {
+    await admin.quit();
+  });
+  conformance(() => bullmqHarness(admin));
+});

@@ -134,7 +134,9 @@ describeWithRedis('BullmqQueue through a Redis outage (real Redis behind a proxy
     }, 1);
     const running = await q.enqueue(task('running'));
     const queued = await q.enqueue(task('queued'));
-    await expect.poll(async () => (await q.get(running))?.state, { timeout: 3000, interval: 10 }).toBe('STARTED');
+    await expect
+      .poll(async () => (await q.get(running))?.state, { timeout: 3000, interval: 10 })
+      .toBe('STARTED');
 
     await proxy.down();
     expect(await unavailable(q.enqueue(task('during')))).toBeLessThan(1000);

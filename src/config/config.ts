@@ -322,3 +322,30 @@ export function envExample(): string {
   }
   return lines.join('\n');
 }
+
+/** The settings as a Markdown table (docs/configuration.md is generated from it). */
+export function envMarkdown(): string {
+  const rows = (Object.values(SCHEMA) as Setting<unknown>[]).map((s) => {
+    const d = s.default;
+    const value =
+      typeof d === 'number' || typeof d === 'string' ? String(d) : Array.isArray(d) ? d.join(',') : '';
+    const names = [s.env, ...(s.aliases ?? [])].map((n) => `\`${n}\``).join(' or ');
+    return `| ${names} | ${value === '' ? '(none)' : `\`${value}\``} | ${s.doc.replace(/\|/g, '\\|')} |`;
+  });
+  return [
+    '# Configuration',
+    '',
+    'Every setting comes from the environment, or from a `.env` file in the working directory (the',
+    'environment wins). Values are checked once at start-up; an invalid one stops the process with a',
+    'message naming the variable, and every problem is listed at once. A `.env` written for the reference',
+    'service (FastAPI + Celery) works unchanged: its names are accepted (shown as aliases below).',
+    '',
+    'This page and `.env.example` are generated from `src/config/config.ts`',
+    '(`faceverify config markdown`, `faceverify config example`); a test keeps them in step.',
+    '',
+    '| variable | default | meaning |',
+    '| --- | --- | --- |',
+    ...rows,
+    '',
+  ].join('\n');
+}

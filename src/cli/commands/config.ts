@@ -1,11 +1,12 @@
-import { envExample } from '../../config/config.js';
+import { envExample, envMarkdown } from '../../config/config.js';
 import { FaceVerifyError } from '../../errors.js';
 import type { Command } from './index.js';
 
 export const configCommand: Command = (ctx) => {
-  if (ctx.args[0] !== 'example') {
-    return Promise.reject(new FaceVerifyError('INVALID_INPUT', 'Usage: faceverify config example'));
+  const sub = ctx.args[0];
+  if (sub !== 'example' && sub !== 'markdown') {
+    return Promise.reject(new FaceVerifyError('INVALID_INPUT', 'Usage: faceverify config example|markdown'));
   }
-  ctx.print(envExample());
+  ctx.print(sub === 'example' ? envExample() : envMarkdown());
   return Promise.resolve(0);
 };

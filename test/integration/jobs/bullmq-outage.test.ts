@@ -47,8 +47,13 @@ class RedisProxy {
   constructor(readonly port: number) {}
 
   async up(): Promise<void> {
+    if (this.server) return;
     const target = new URL(REDIS_URL);
     const server = createServer((client) => {
+      if (this.server !== server) {
+        client.destroy();
+        return;
+      }
       const conn = createConnection(Number(target.port || 6379), target.hostname);
       for (const s of [client, conn]) {
         this.sockets.add(s);
@@ -57,15 +62,20 @@ class RedisProxy {
       }
       client.pipe(conn).pipe(client);
     });
-    await new Promise<void>((resolve) => server.listen(this.port, '127.0.0.1', resolve));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.port, '127.0.0.1', resolve);
+    });
     this.server = server;
   }
 
   async down(): Promise<void> {
     const server = this.server;
     this.server = undefined;
+    if (!server) return;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     for (const s of this.sockets) s.destroy();
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    await closed;
   }
 }
 

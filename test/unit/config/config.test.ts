@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { envExample, loadConfig } from '../../../src/config/config.js';
+import { envExample, envMarkdown, loadConfig } from '../../../src/config/config.js';
 import { FaceVerifyError } from '../../../src/errors.js';
 
 describe('loadConfig', () => {
@@ -34,4 +34,14 @@ it('.env.example is the one generated from the schema (regenerate with `faceveri
   expect(readFileSync(new URL('../../../.env.example', import.meta.url), 'utf8').trim()).toBe(
     envExample().trim(),
   );
+});
+
+it('docs/configuration.md is the one generated from the schema (`faceverify config markdown`)', () => {
+  expect(readFileSync(new URL('../../../docs/configuration.md', import.meta.url), 'utf8').trim()).toBe(
+    envMarkdown().trim(),
+  );
+});
+
+it('accepts the reference service’s names as aliases', () => {
+  expect(loadConfig({ CELERY_TASK_TIMEOUT: '45', RETRY_DELAY: '5' })).toMatchObject({ taskTimeoutS: 45, retryDelayS: 5 });
 });

@@ -6,6 +6,7 @@
  * `both` (the default of `faceverify serve`) does both in one process.
  */
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
@@ -110,6 +111,7 @@ export async function createService(
     : undefined;
   redis?.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis connection error'));
 
+  const redisPrefix = overrides.redisPrefix ?? config.redisPrefix;
   const backend = config.embeddingCache === 'off' ? 'off' : redis ? 'redis' : 'memory';
   const onError = (err: unknown, ctx: unknown): void =>
     logger.warn(
@@ -123,7 +125,7 @@ export async function createService(
     maxEntries: config.cacheMaxEntries,
     codec: embeddingCodec,
     ...(redis ? { redis } : {}),
-    ...(overrides.redisPrefix ? { prefix: `${overrides.redisPrefix}:cache:` } : {}),
+    prefix: `${redisPrefix}:cache:`,
     onError,
   });
   const results = createCache<VerifyResult>({
@@ -133,7 +135,7 @@ export async function createService(
     maxEntries: config.cacheMaxEntries,
     codec: jsonCodec<VerifyResult>(),
     ...(redis ? { redis } : {}),
-    ...(overrides.redisPrefix ? { prefix: `${overrides.redisPrefix}:cache:` } : {}),
+    prefix: `${redisPrefix}:cache:`,
     onError,
   });
 
@@ -153,8 +155,9 @@ export async function createService(
         backend: 'bullmq',
         redisUrl: config.redisUrl,
         commandTimeoutMs: config.redisTimeoutS * 1000,
-        ...(overrides.queueName ? { queueName: overrides.queueName } : {}),
-        ...(overrides.redisPrefix ? { prefix: overrides.redisPrefix } : {}),
+        queueName: overrides.queueName ?? config.queueName,
+        prefix: redisPrefix,
+        workerName: config.workerName || `${hostname()}:${process.pid}`,
         ...queueOptions,
       })
     : createTaskQueue({ backend: 'memory', ...queueOptions });

@@ -164,6 +164,24 @@ export const SCHEMA = {
     doc: 'Redis URL; when set, tasks go through BullMQ and caches live in Redis (empty: all in-process)',
     parse: str,
   }),
+  queueName: setting({
+    env: 'QUEUE_NAME',
+    default: 'faceverify-tasks',
+    doc: 'BullMQ queue name (API nodes and workers of one deployment must agree)',
+    parse: str,
+  }),
+  redisPrefix: setting({
+    env: 'REDIS_PREFIX',
+    default: 'faceverify',
+    doc: 'Prefix of every Redis key of the queue and the caches (several deployments can share a Redis)',
+    parse: str,
+  }),
+  workerName: setting({
+    env: 'WORKER_NAME',
+    default: '',
+    doc: 'Name a worker gives itself in Redis and logs (default: host name and process id)',
+    parse: str,
+  }),
   redisPoolMaxConnections: setting({
     env: 'REDIS_POOL_MAX_CONNECTIONS',
     default: 10,

@@ -293,25 +293,31 @@ export class BullmqQueue implements TaskQueue {
   private async shutDown(): Promise<void> {
     const stopping = new FaceVerifyError('UNAVAILABLE', SHUTTING_DOWN);
     for (const onClose of [...this.closeListeners]) onClose(stopping);
-    if (this.worker) {
-      const closed = this.worker.close();
-      if (
-        (await withTimeout(closed, this.opts.closeGraceMs).then(
-          () => true,
-          () => false,
-        )) === false
-      ) {
+    // Every step is bounded: with Redis away, BullMQ's close could otherwise wait for it forever.
+    const bound = this.bull.commandTimeoutMs * 2;
+    const worker = this.worker;
+    if (worker) {
+      const closed = worker.close();
+      if (!(await settlesWithin(closed, this.opts.closeGraceMs))) {
         // Grace is over: interrupt; each interrupted task is handed back to the queue (process()).
         for (const attempt of this.running) attempt.interrupt(stopping);
-        await withTimeout(closed, this.bull.commandTimeoutMs * 2).catch((err: unknown) =>
-          this.opts.logger.warn({ err }, 'Task worker did not close cleanly'),
-        );
+        if (!(await settlesWithin(closed, bound))) {
+          this.opts.logger.warn({ queue: this.bull.queueName }, 'Task worker did not close in time');
+          await settlesWithin(worker.disconnect(), bound);
+        }
       }
     }
-    await Promise.allSettled([this.events?.close(), this.queue.close()]);
-    await Promise.allSettled(
+    const events = this.events;
+    await Promise.all([
+      events &&
+        settlesWithin(events.close(), bound).then((ok) => ok || settlesWithin(events.disconnect(), bound)),
+      settlesWithin(this.queue.close(), bound),
+    ]);
+    await Promise.all(
       this.connections.map((c) =>
-        withTimeout(c.quit(), this.bull.commandTimeoutMs).catch(() => c.disconnect()),
+        settlesWithin(c.quit(), bound).then((ok) => {
+          if (!ok) c.disconnect();
+        }),
       ),
     );
   }
@@ -474,10 +480,20 @@ function describeRedisUrl(url: string): string {
   }
 }
 
+/** True when `promise` settles (either way) within `ms`. */
+function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  return withTimeout(promise, ms).then(
+    () => true,
+    (err: unknown) => !(err instanceof TimeoutError),
+  );
+}
+
+class TimeoutError extends Error {}
+
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`No answer within ${ms} ms`)), ms);
+    timer = setTimeout(() => reject(new TimeoutError(`No answer within ${ms} ms`)), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

@@ -163,4 +163,24 @@ describeWithRedis('BullmqQueue through a Redis outage (real Redis behind a proxy
     const after = await q.enqueue(task('after'));
     expect(await q.wait(after, 5000)).toMatchObject({ state: 'SUCCESS', result: 'after' });
   });
+
+  it('close() during an outage returns in bounded time', async () => {
+    // Wrong if it fails: SIGTERM while Redis is away would hang the process until it is killed.
+    const q = (queue = new BullmqQueue({
+      redisUrl: `redis://127.0.0.1:${proxy.port}`,
+      prefix,
+      commandTimeoutMs: 300,
+      closeGraceMs: 200,
+      logger: silent,
+    }));
+    await q.startWorker(() => new Promise(() => undefined), 1);
+    const id = await q.enqueue(task('stuck'));
+    expect((await q.wait(id, 20))?.state).toMatch(/PENDING|STARTED/); // also opens the events connection
+    await expect.poll(async () => (await q.get(id))?.state, { timeout: 3000, interval: 10 }).toBe('STARTED');
+
+    await proxy.down();
+    const t0 = Date.now();
+    await q.close();
+    expect(Date.now() - t0).toBeLessThan(4000);
+  });
 });

@@ -43,5 +43,8 @@ it('docs/configuration.md is the one generated from the schema (`faceverify conf
 });
 
 it('accepts the reference service’s names as aliases', () => {
-  expect(loadConfig({ CELERY_TASK_TIMEOUT: '45', RETRY_DELAY: '5' })).toMatchObject({ taskTimeoutS: 45, retryDelayS: 5 });
+  expect(loadConfig({ CELERY_TASK_TIMEOUT: '45', RETRY_DELAY: '5' })).toMatchObject({
+    taskTimeoutS: 45,
+    retryDelayS: 5,
+  });
 });

@@ -1,0 +1,129 @@
+/**
+ * Throughput benchmark (not a test): verify pairs per second and latency, through the library with
+ * several verifications in flight, and through the HTTP API (`POST /verify/sync`, multipart uploads of
+ * two ~640×480 photos) with autocannon on loopback — in-process and Redis/BullMQ modes, with caches off
+ * (every request does the full work) and on (repeated pairs answered from the result cache).
+ * Writes bench/results/http.json and prints a table.
+ *
+ *   npx tsx bench/http.ts [--seconds 10] [--connections 4]
+ */
+import { writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import autocannon from 'autocannon';
+import sharp from 'sharp';
+import { loadConfig } from '../src/config/config.js';
+import { createService } from '../src/container.js';
+import { createVerifier } from '../src/pipeline/verifier.js';
+import { FACES_DIR } from './faces-dir.js';
+
+const arg = (name: string, d: number): number => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : d;
+};
+const seconds = arg('seconds', 10);
+const connections = arg('connections', 4);
+
+const photo = (p: string): Promise<Buffer> =>
+  sharp(`${FACES_DIR}/${p}`).resize(640, 480, { fit: 'cover' }).jpeg({ quality: 90 }).toBuffer();
+const a = await photo('sanity/face_recognition/obama/obama-480p.jpg');
+const b = await photo('sanity/face_recognition/obama/obama2.jpg');
+
+function multipart(): { body: Buffer; contentType: string } {
+  const boundary = 'benchboundary';
+  const part = (name: string, bytes: Buffer): Buffer =>
+    Buffer.concat([
+      Buffer.from(
+        `--${boundary}\r\nContent-Disposition: form-data; name="${name}"; filename="${name}.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`,
+      ),
+      bytes,
+      Buffer.from('\r\n'),
+    ]);
+  return {
+    body: Buffer.concat([part('image1', a), part('image2', b), Buffer.from(`--${boundary}--\r\n`)]),
+    contentType: `multipart/form-data; boundary=${boundary}`,
+  };
+}
+
+// Library: N verifications in flight, caches don't exist at this level.
+async function library(inFlight: number): Promise<{ pairs_per_s: number; in_flight: number }> {
+  const verifier = await createVerifier();
+  for (let i = 0; i < 5; i++) await verifier.verify(a, b);
+  let done = 0;
+  const end = performance.now() + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (performance.now() < end) {
+        await verifier.verify(a, b);
+        done++;
+      }
+    }),
+  );
+  await verifier.close();
+  return { pairs_per_s: Math.round((done / seconds) * 10) / 10, in_flight: inFlight };
+}
+
+async function http(mode: 'memory' | 'redis', cache: 'on' | 'off') {
+  const config = loadConfig({
+    LOG_LEVEL: 'silent',
+    EMBEDDING_CACHE: cache,
+    MAX_CONCURRENT_TASKS: String(connections),
+    ...(mode === 'redis' ? { REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' } : {}),
+  });
+  const service = await createService(config, 'both', { redisPrefix: `fvbench-${Date.now()}` });
+  const app = service.app;
+  if (!app) throw new Error('no app');
+  const url = await app.listen({ port: 0, host: '127.0.0.1' });
+  const { body, contentType } = multipart();
+  const run = (duration: number) =>
+    autocannon({
+      url: `${url}/verify/sync`,
+      method: 'POST',
+      headers: { 'content-type': contentType },
+      body,
+      connections,
+      duration,
+    });
+  await run(2); // warm-up
+  const r = await run(seconds);
+  const rss = Math.round(process.memoryUsage().rss / 2 ** 20);
+  await service.queue.close();
+  await service.close();
+  return {
+    mode,
+    cache,
+    pairs_per_s: Math.round(r.requests.average * 10) / 10,
+    latency_ms: { p50: r.latency.p50, p90: r.latency.p90, p99: r.latency.p99 },
+    non_2xx: r.non2xx,
+    errors: r.errors,
+    rss_mb_after: rss,
+  };
+}
+
+const results = {
+  date: new Date().toISOString(),
+  machine: { cpu: cpus()[0]?.model, cores: cpus().length },
+  node: process.version,
+  seconds,
+  connections,
+  library: [await library(1), await library(2), await library(4)],
+  http: [
+    await http('memory', 'off'),
+    await http('memory', 'on'),
+    await http('redis', 'off'),
+    await http('redis', 'on'),
+  ],
+};
+writeFileSync(new URL('results/http.json', import.meta.url), `${JSON.stringify(results, null, 2)}\n`);
+console.log(
+  `machine: ${results.machine.cpu}, ${results.machine.cores} cores; ${seconds} s per run; ${connections} connections`,
+);
+console.log(
+  '| through | mode | caches | pairs/s | p50 ms | p90 ms | p99 ms |\n| --- | --- | --- | --- | --- | --- | --- |',
+);
+for (const l of results.library)
+  console.log(`| library | ${l.in_flight} in flight | – | ${l.pairs_per_s} | | | |`);
+for (const h of results.http) {
+  console.log(
+    `| HTTP /verify/sync | ${h.mode} | ${h.cache} | ${h.pairs_per_s} | ${h.latency_ms.p50} | ${h.latency_ms.p90} | ${h.latency_ms.p99} |`,
+  );
+}

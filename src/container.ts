@@ -67,6 +67,15 @@ function createLogger(config: Config): Logger {
   });
 }
 
+/** TRUST_PROXY as Fastify takes it: '' → false, 'true' → true, '2' → 2 hops, else addresses/CIDRs. */
+function parseTrustProxy(raw: string): boolean | number | string[] {
+  const v = raw.trim();
+  if (v === '' || v === 'false') return false;
+  if (v === 'true') return true;
+  if (/^\d+$/.test(v)) return Number(v);
+  return v.split(',').map((s) => s.trim());
+}
+
 /** The cosine threshold the configuration asks for, if any (the reference's names included). */
 function configuredThreshold(config: Config, logger: Logger, modelThreshold: number): number | undefined {
   let t = config.cosineThreshold;
@@ -223,6 +232,12 @@ export async function createService(
         syncTimeoutMs: config.syncTimeoutS * 1000,
       },
       adminApiKeys: config.adminApiKeys,
+      security: {
+        apiKeys: config.apiKeys,
+        rateLimit: { max: config.rateLimitMax, windowS: config.rateLimitWindowS, redis, prefix: redisPrefix },
+        corsOrigins: config.corsOrigins,
+      },
+      trustProxy: parseTrustProxy(config.trustProxy),
       memoryLimitMb: config.workerMemoryLimitMb,
       version: VERSION,
       logger,

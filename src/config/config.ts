@@ -46,6 +46,13 @@ const oneOf =
 
 const str: Parser<string> = (raw) => raw;
 
+const bool: Parser<boolean> = (raw) => {
+  const v = raw.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+  if (['0', 'false', 'no', 'off'].includes(v)) return false;
+  throw new Error('must be true or false');
+};
+
 const list: Parser<string[]> = (raw) =>
   raw
     .split(',')
@@ -203,7 +210,7 @@ export const SCHEMA = {
   maxQueueSize: setting({
     env: 'MAX_QUEUE_SIZE',
     default: 100,
-    doc: 'Tasks waiting at most; beyond it POST /verify answers 429 with Retry-After',
+    doc: 'Unfinished tasks (waiting and running) at most; beyond it POST /verify answers 429 with Retry-After',
     parse: int(1, 1_000_000),
   }),
   taskTimeoutS: setting({
@@ -286,6 +293,48 @@ export const SCHEMA = {
     doc: 'Comma-separated API keys; when set, every endpoint but /health needs X-API-Key or Bearer',
     parse: list,
   }),
+  rateLimitMax: setting({
+    env: 'RATE_LIMIT_MAX',
+    default: 120,
+    doc: 'Requests per client (API key, else IP) per window; beyond it 429 with Retry-After (0: no limit)',
+    parse: int(0, 10_000_000),
+  }),
+  rateLimitWindowS: setting({
+    env: 'RATE_LIMIT_WINDOW_S',
+    default: 60,
+    doc: 'Rate-limit window in seconds (counted in Redis when REDIS_URL is set, so it holds across instances)',
+    parse: int(1, 86_400),
+  }),
+  trustProxy: setting<string>({
+    env: 'TRUST_PROXY',
+    default: '',
+    doc: 'Trust X-Forwarded-For from these proxies (true, a hop count, or addresses/CIDRs); empty: trust none',
+    parse: str,
+  }),
+  corsOrigins: setting<string[]>({
+    env: 'CORS_ORIGINS',
+    default: [],
+    doc: 'Comma-separated origins allowed to call the API from a browser (* for any); none by default',
+    parse: list,
+  }),
+  allowPrivateUrls: setting<boolean>({
+    env: 'ALLOW_PRIVATE_URLS',
+    default: false,
+    doc: 'Let image URLs reach loopback, private and link-local addresses (intranet deployments only)',
+    parse: bool,
+  }),
+  urlAllowlist: setting<string[]>({
+    env: 'URL_ALLOWLIST',
+    default: [],
+    doc: 'Hosts (example.com, *.example.com) and CIDRs image URLs may reach even if private',
+    parse: list,
+  }),
+  downloadTimeoutS: setting({
+    env: 'DOWNLOAD_TIMEOUT_S',
+    default: 15,
+    doc: 'Seconds an image download may take in all (connect 5 s, headers and body within this)',
+    parse: num(1, 600),
+  }),
   webUi: setting<'on' | 'off'>({
     env: 'WEB_UI',
     default: 'on',
@@ -335,7 +384,11 @@ export function envExample(): string {
     lines.push(`# ${s.doc}`);
     const d = s.default;
     const value =
-      typeof d === 'number' || typeof d === 'string' ? String(d) : Array.isArray(d) ? d.join(',') : '';
+      typeof d === 'number' || typeof d === 'string' || typeof d === 'boolean'
+        ? String(d)
+        : Array.isArray(d)
+          ? d.join(',')
+          : '';
     lines.push(`${d === undefined || value === '' ? '# ' : ''}${s.env}=${value}`, '');
   }
   return lines.join('\n');
@@ -346,7 +399,11 @@ export function envMarkdown(): string {
   const rows = (Object.values(SCHEMA) as Setting<unknown>[]).map((s) => {
     const d = s.default;
     const value =
-      typeof d === 'number' || typeof d === 'string' ? String(d) : Array.isArray(d) ? d.join(',') : '';
+      typeof d === 'number' || typeof d === 'string' || typeof d === 'boolean'
+        ? String(d)
+        : Array.isArray(d)
+          ? d.join(',')
+          : '';
     const names = [s.env, ...(s.aliases ?? [])].map((n) => `\`${n}\``).join(' or ');
     return `| ${names} | ${value === '' ? '(none)' : `\`${value}\``} | ${s.doc.replace(/\|/g, '\\|')} |`;
   });

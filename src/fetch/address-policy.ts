@@ -47,7 +47,12 @@ function parseIPv6(ip: string): bigint | undefined {
   const leftWords = hex(left);
   const rightWords = right === undefined ? [] : hex(right);
   const zeros = 8 - leftWords.length - rightWords.length - words.length;
-  const all = [...leftWords, ...new Array<number>(right === undefined ? 0 : Math.max(0, zeros)).fill(0), ...rightWords, ...words];
+  const all = [
+    ...leftWords,
+    ...new Array<number>(right === undefined ? 0 : Math.max(0, zeros)).fill(0),
+    ...rightWords,
+    ...words,
+  ];
   if (all.length !== 8) return undefined;
   return all.reduce((acc, w) => (acc << 16n) | BigInt(w), 0n);
 }

@@ -4,8 +4,9 @@
  * a byte limit enforced while streaming (a lying or missing Content-Length cannot get past it). The
  * bytes' format is decided later by their magic numbers, never by Content-Type.
  *
- * Which addresses may be dialled is decided by the dispatcher passed in (see ssrf-guard in the
- * hardening work); this module owns the protocol rules and the limits.
+ * Which addresses may be dialled is decided by the dispatcher passed in (ssrf-guard.ts; image-fetcher.ts
+ * puts the two together for untrusted URLs); this module owns the protocol rules and the limits. Without
+ * a dispatcher any address is dialled, which suits the CLI but not a service.
  */
 import { Agent, request, type Dispatcher } from 'undici';
 import { FaceVerifyError } from '../errors.js';
@@ -62,7 +63,8 @@ function isTimeout(err: unknown): boolean {
 }
 
 /**
- * Downloads an image's bytes.
+ * Downloads an image's bytes. If `signal` aborts, the download stops (its socket is closed) and the
+ * promise rejects with the signal's reason.
  *
  * @example
  * const bytes = await fetchImage('https://example.com/face.jpg', DEFAULT_FETCH_OPTIONS);
@@ -70,10 +72,31 @@ function isTimeout(err: unknown): boolean {
 export async function fetchImage(
   rawUrl: string,
   options: FetchImageOptions = DEFAULT_FETCH_OPTIONS,
+  signal?: AbortSignal,
+): Promise<Uint8Array> {
+  signal?.throwIfAborted();
+  try {
+    return await download(rawUrl, options, signal);
+  } catch (err) {
+    // Whatever undici made of the abort, the caller gets back the reason it aborted with.
+    if (signal?.aborted) throw signal.reason;
+    throw err;
+  }
+}
+
+async function download(
+  rawUrl: string,
+  options: FetchImageOptions,
+  signal?: AbortSignal,
 ): Promise<Uint8Array> {
   let url = parseImageUrl(rawUrl);
   const dispatcher = agentFor(options);
-  const deadline = AbortSignal.timeout(options.headersTimeoutMs + options.bodyTimeoutMs);
+  // A cap on the whole download: bodyTimeout alone is per chunk, and a server trickling a byte a second
+  // would otherwise never time out.
+  const timeout = AbortSignal.timeout(
+    options.connectTimeoutMs + options.headersTimeoutMs + options.bodyTimeoutMs,
+  );
+  const deadline = signal ? AbortSignal.any([signal, timeout]) : timeout;
   for (let hop = 0; ; hop++) {
     let res: Dispatcher.ResponseData;
     try {
@@ -105,7 +128,13 @@ export async function fetchImage(
         throw new FaceVerifyError('DOWNLOAD_FAILED', `More than ${options.maxRedirects} redirects`);
       }
       const location = Array.isArray(headers.location) ? headers.location[0] : headers.location;
-      url = parseImageUrl(new URL(location ?? '', url).toString());
+      let next: URL;
+      try {
+        next = new URL(location ?? '', url);
+      } catch {
+        throw new FaceVerifyError('DOWNLOAD_FAILED', 'The image server redirected to an invalid URL');
+      }
+      url = parseImageUrl(next.toString());
       continue;
     }
     if (statusCode !== 200) {

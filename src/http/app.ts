@@ -13,6 +13,7 @@ import type { Cache } from '../cache/cache.js';
 import type { TaskQueue } from '../jobs/task-queue.js';
 import type { ServiceMetrics } from '../metrics/metrics.js';
 import { registerErrorHandlers } from './errors.js';
+import { registerSecurity, type SecurityOptions } from './security.js';
 import { opsRoutes } from './routes/ops.js';
 import { verifyRoutes } from './routes/verify.js';
 
@@ -26,6 +27,9 @@ export interface AppDeps {
   adminApiKeys: readonly string[];
   memoryLimitMb: number;
   version: string;
+  security: SecurityOptions;
+  /** Fastify's trustProxy: false, true, a hop count, or addresses/CIDRs. */
+  trustProxy: boolean | number | string[];
   /** A pino logger, or false for none. */
   logger: FastifyBaseLogger | false;
 }
@@ -41,6 +45,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
     genReqId: () => randomUUID(),
+    // A hop count trusts that many proxies nearest to us (proxy-addr's meaning of a number).
+    trustProxy:
+      typeof deps.trustProxy === 'number'
+        ? (_address: string, hop: number) => hop < (deps.trustProxy as number)
+        : deps.trustProxy,
     requestIdHeader: false,
     // Two base64 images plus the JSON around them.
     bodyLimit: Math.ceil(limits.maxImageBytes * 2 * 1.37) + 64 * 1024,
@@ -54,6 +63,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       deps.metrics.httpErrors.inc({ code: 'http', status: String(reply.statusCode) });
   });
   registerErrorHandlers(app);
+  await registerSecurity(app, deps.security);
 
   await app.register(formbody, { bodyLimit: 64 * 1024 });
   await app.register(multipart, {
@@ -77,7 +87,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       },
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   await app.register(verifyRoutes, {

@@ -69,6 +69,7 @@ for (const backend of backends) {
         ADMIN_API_KEYS: 'admin-secret',
         BATCH_MAX_PAIRS: '5',
         RETRY_DELAY_S: '0.2',
+        RATE_LIMIT_MAX: '0',
         MAX_RETRIES: '1',
         ...(backend.redis ? { REDIS_URL } : {}),
       });

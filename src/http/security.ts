@@ -1,0 +1,91 @@
+/**
+ * Access and browser-facing protections, registered before the routes:
+ * - API keys (API_KEYS): every endpoint but /health needs `X-API-Key` or `Authorization: Bearer`,
+ *   compared in constant time.
+ * - Rate limiting per API key (hashed) or client IP, in Redis when configured so it holds across
+ *   instances; 429 in the error format with Retry-After. /health is exempt (probes must not be limited).
+ * - CORS only for configured origins (none by default), and security headers (helmet).
+ * Proxy headers are trusted only when TRUST_PROXY is set (Fastify's trustProxy, in app.ts).
+ */
+import { createHash } from 'node:crypto';
+import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Redis } from 'ioredis';
+import { FaceVerifyError } from '../errors.js';
+import { keyMatches, presentedKey } from './routes/ops.js';
+
+export interface SecurityOptions {
+  apiKeys: readonly string[];
+  rateLimit: { max: number; windowS: number; redis: Redis | undefined; prefix: string };
+  corsOrigins: readonly string[];
+}
+
+const OPEN_PATHS = new Set(['/health']);
+
+function path(request: FastifyRequest): string {
+  return request.url.split('?')[0] ?? '';
+}
+
+export async function registerSecurity(app: FastifyInstance, opts: SecurityOptions): Promise<void> {
+  await app.register(helmet, {
+    // Swagger UI (/docs) and the web page load their own scripts and styles from this origin only.
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:', 'blob:'],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        scriptSrc: ["'self'"],
+        connectSrc: ["'self'"],
+      },
+    },
+    crossOriginResourcePolicy: { policy: 'same-origin' },
+  });
+
+  if (opts.corsOrigins.length > 0) {
+    const any = opts.corsOrigins.includes('*');
+    await app.register(cors, {
+      origin: any ? '*' : [...opts.corsOrigins],
+      methods: ['GET', 'POST'],
+      allowedHeaders: ['content-type', 'x-api-key', 'authorization'],
+      exposedHeaders: ['x-request-id', 'retry-after'],
+      maxAge: 600,
+    });
+  }
+
+  if (opts.apiKeys.length > 0) {
+    app.addHook('onRequest', async (request) => {
+      if (OPEN_PATHS.has(path(request)) || request.method === 'OPTIONS') return;
+      if (!keyMatches(presentedKey(request), opts.apiKeys)) {
+        throw new FaceVerifyError(
+          'UNAUTHORIZED',
+          'A valid API key is required (X-API-Key or Authorization: Bearer)',
+        );
+      }
+    });
+  }
+
+  if (opts.rateLimit.max > 0) {
+    await app.register(rateLimit, {
+      max: opts.rateLimit.max,
+      timeWindow: opts.rateLimit.windowS * 1000,
+      ...(opts.rateLimit.redis
+        ? { redis: opts.rateLimit.redis, nameSpace: `${opts.rateLimit.prefix}:ratelimit:` }
+        : {}),
+      // A Redis outage must not take the API down with it: requests pass unlimited meanwhile.
+      skipOnError: true,
+      allowList: (request) => OPEN_PATHS.has(path(request)),
+      keyGenerator: (request) => {
+        const key = presentedKey(request);
+        return key
+          ? `key:${createHash('sha256').update(key).digest('hex').slice(0, 32)}`
+          : `ip:${request.ip}`;
+      },
+      errorResponseBuilder: (_request, context) =>
+        new FaceVerifyError('RATE_LIMITED', `Rate limit exceeded; retry in ${context.after}`, {
+          retry_after_s: Math.ceil(context.ttl / 1000),
+        }),
+    });
+  }
+}

@@ -1,0 +1,141 @@
+/**
+ * Access controls through real HTTP handling: API keys, rate limits in the error format with
+ * Retry-After (in memory and in the real Redis, shared by two instances), CORS only for configured
+ * origins, security headers, and no internals in a 500.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../../src/config/config.js';
+import { createService, type Service } from '../../../src/container.js';
+import { FaceVerifyError } from '../../../src/errors.js';
+import { describeWithRedis, REDIS_URL, uniqueName } from '../../support/redis.js';
+
+const services: Service[] = [];
+afterAll(async () => {
+  await Promise.all(services.map((s) => s.close()));
+});
+
+/** An API-only service is enough here (no models needed); with Redis when asked. */
+async function api(env: Record<string, string>, redis = false): Promise<Service> {
+  const config = loadConfig({ LOG_LEVEL: 'silent', ...(redis ? { REDIS_URL } : {}), ...env });
+  const s = await createService(config, redis ? 'api' : 'both', {
+    redisPrefix: env.REDIS_PREFIX ?? uniqueName('sec'),
+  });
+  services.push(s);
+  return s;
+}
+
+describe('API keys', () => {
+  it('when API_KEYS is set, every endpoint but /health needs a key, by header or Bearer token', async () => {
+    const { app } = await api({ API_KEYS: 'k1,k2', RATE_LIMIT_MAX: '0' });
+    if (!app) throw new Error('no app');
+    expect((await app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
+    const denied = await app.inject({ method: 'GET', url: '/metrics' });
+    expect(denied.statusCode).toBe(401);
+    expect(denied.json()).toMatchObject({ status: 'error', code: 'UNAUTHORIZED' });
+    expect(
+      (await app.inject({ method: 'GET', url: '/metrics', headers: { 'x-api-key': 'wrong' } })).statusCode,
+    ).toBe(401);
+    expect(
+      (await app.inject({ method: 'GET', url: '/metrics', headers: { 'x-api-key': 'k2' } })).statusCode,
+    ).toBe(200);
+    expect(
+      (await app.inject({ method: 'GET', url: '/metrics', headers: { authorization: 'Bearer k1' } }))
+        .statusCode,
+    ).toBe(200);
+    // Unknown routes are hidden behind the key too (no probing without one).
+    expect((await app.inject({ method: 'GET', url: '/nope' })).statusCode).toBe(401);
+  });
+});
+
+describe('rate limits', () => {
+  it('answers 429 in the error format with Retry-After once a client used its allowance; /health is exempt', async () => {
+    const { app } = await api({ RATE_LIMIT_MAX: '3', RATE_LIMIT_WINDOW_S: '60' });
+    if (!app) throw new Error('no app');
+    const codes: number[] = [];
+    for (let i = 0; i < 5; i++)
+      codes.push((await app.inject({ method: 'GET', url: '/metrics/cache' })).statusCode);
+    expect(codes).toEqual([200, 200, 200, 429, 429]);
+    const limited = await app.inject({ method: 'GET', url: '/metrics/cache' });
+    expect(limited.json()).toMatchObject({ status: 'error', code: 'RATE_LIMITED' });
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+    expect((await app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
+    // Another client (another key) has its own allowance.
+    expect(
+      (await app.inject({ method: 'GET', url: '/metrics/cache', headers: { 'x-api-key': 'someone' } }))
+        .statusCode,
+    ).toBe(200);
+  });
+});
+
+describeWithRedis('rate limits across instances', () => {
+  it('two API instances on one Redis share one allowance per client', async () => {
+    const prefix = uniqueName('rl');
+    const env = { RATE_LIMIT_MAX: '4', REDIS_PREFIX: prefix };
+    const [a, b] = [(await api(env, true)).app, (await api(env, true)).app];
+    if (!a || !b) throw new Error('no app');
+    const codes: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      codes.push((await a.inject({ method: 'GET', url: '/metrics/cache' })).statusCode);
+      codes.push((await b.inject({ method: 'GET', url: '/metrics/cache' })).statusCode);
+    }
+    expect(codes).toEqual([200, 200, 200, 200, 429, 429]);
+  });
+});
+
+describe('browser-facing headers', () => {
+  it('sends security headers and no CORS headers unless origins are configured', async () => {
+    const { app } = await api({ RATE_LIMIT_MAX: '0' });
+    if (!app) throw new Error('no app');
+    const res = await app.inject({
+      method: 'GET',
+      url: '/health',
+      headers: { origin: 'https://evil.example' },
+    });
+    expect(res.headers['x-content-type-options']).toBe('nosniff');
+    expect(res.headers['content-security-policy']).toContain("default-src 'self'");
+    expect(res.headers['access-control-allow-origin']).toBeUndefined();
+  });
+
+  it('allows exactly the configured origins', async () => {
+    const { app } = await api({ RATE_LIMIT_MAX: '0', CORS_ORIGINS: 'https://app.example' });
+    if (!app) throw new Error('no app');
+    const ok = await app.inject({
+      method: 'GET',
+      url: '/health',
+      headers: { origin: 'https://app.example' },
+    });
+    expect(ok.headers['access-control-allow-origin']).toBe('https://app.example');
+    const other = await app.inject({
+      method: 'GET',
+      url: '/health',
+      headers: { origin: 'https://evil.example' },
+    });
+    expect(other.headers['access-control-allow-origin']).toBeUndefined();
+  });
+});
+
+describe('internal errors', () => {
+  it('a 500 says "Internal error" with a request id, never the message, stack or paths', async () => {
+    const s = await api({ RATE_LIMIT_MAX: '0' });
+    const app = s.app;
+    if (!app) throw new Error('no app');
+    // Make the queue fail like a bug would.
+    s.queue.get = () => Promise.reject(new Error('secret detail at /srv/app/src/x.ts:12'));
+    const res = await app.inject({ method: 'GET', url: '/status/00000000-0000-0000-0000-000000000000' });
+    expect(res.statusCode).toBe(500);
+    expect(res.json()).toEqual({
+      status: 'error',
+      error: 'Internal error',
+      code: 'INTERNAL_ERROR',
+      request_id: res.headers['x-request-id'],
+    });
+    expect(res.body).not.toContain('secret');
+    s.queue.get = () => Promise.reject(new FaceVerifyError('UNAVAILABLE', 'Redis is not reachable'));
+    const unavailable = await app.inject({
+      method: 'GET',
+      url: '/status/00000000-0000-0000-0000-000000000000',
+    });
+    expect(unavailable.statusCode).toBe(503);
+    expect(unavailable.headers['retry-after']).toBeDefined();
+  });
+});

@@ -167,6 +167,8 @@ export async function createService(
         queueName: overrides.queueName ?? config.queueName,
         prefix: redisPrefix,
         workerName: config.workerName || `${hostname()}:${process.pid}`,
+        lockDurationMs: config.lockDurationS * 1000,
+        stalledIntervalMs: config.stalledIntervalS * 1000,
         ...queueOptions,
       })
     : createTaskQueue({ backend: 'memory', ...queueOptions });

@@ -233,6 +233,18 @@ export const SCHEMA = {
     doc: 'Seconds before the first retry; doubles for each further one',
     parse: num(0, 3600),
   }),
+  lockDurationS: setting({
+    env: 'WORKER_LOCK_DURATION_S',
+    default: 30,
+    doc: 'BullMQ: a worker holds a running task this long between renewals; a dead worker’s task is recovered after it',
+    parse: num(1, 3600),
+  }),
+  stalledIntervalS: setting({
+    env: 'WORKER_STALLED_INTERVAL_S',
+    default: 30,
+    doc: 'BullMQ: how often workers look for tasks whose worker died (stalled-job recovery)',
+    parse: num(1, 3600),
+  }),
   resultTtlS: setting({
     env: 'RESULT_TTL_S',
     default: 3600,
@@ -295,7 +307,7 @@ export const SCHEMA = {
   }),
   rateLimitMax: setting({
     env: 'RATE_LIMIT_MAX',
-    default: 120,
+    default: 600,
     doc: 'Requests per client (API key, else IP) per window; beyond it 429 with Retry-After (0: no limit)',
     parse: int(0, 10_000_000),
   }),

@@ -17,6 +17,8 @@ export interface FetchImageOptions {
   headersTimeoutMs: number;
   bodyTimeoutMs: number;
   maxRedirects: number;
+  /** A cap on the whole download, redirects included; default connect + headers + body timeouts. */
+  totalTimeoutMs?: number;
   dispatcher?: Dispatcher;
 }
 
@@ -94,7 +96,7 @@ async function download(
   // A cap on the whole download: bodyTimeout alone is per chunk, and a server trickling a byte a second
   // would otherwise never time out.
   const timeout = AbortSignal.timeout(
-    options.connectTimeoutMs + options.headersTimeoutMs + options.bodyTimeoutMs,
+    options.totalTimeoutMs ?? options.connectTimeoutMs + options.headersTimeoutMs + options.bodyTimeoutMs,
   );
   const deadline = signal ? AbortSignal.any([signal, timeout]) : timeout;
   for (let hop = 0; ; hop++) {
@@ -123,7 +125,7 @@ async function download(
     }
     const { statusCode, headers, body } = res;
     if (statusCode >= 300 && statusCode < 400 && headers.location) {
-      body.destroy();
+      discard(body);
       if (hop >= options.maxRedirects) {
         throw new FaceVerifyError('DOWNLOAD_FAILED', `More than ${options.maxRedirects} redirects`);
       }
@@ -138,18 +140,28 @@ async function download(
       continue;
     }
     if (statusCode !== 200) {
-      body.destroy();
+      discard(body);
       throw new FaceVerifyError('DOWNLOAD_FAILED', `The image server answered HTTP ${statusCode}`, {
         upstream_status: statusCode,
       });
     }
     const declared = Number(headers['content-length']);
     if (Number.isFinite(declared) && declared > options.maxBytes) {
-      body.destroy();
+      discard(body);
       throw tooLarge(options.maxBytes);
     }
     return readLimited(body, options.maxBytes);
   }
+}
+
+/**
+ * Drops a response body we will not read, closing its connection. undici turns `destroy()` without an
+ * error into an 'error' event ("Request aborted"); with no listener that would be an uncaught exception
+ * and take the process down, so one is attached first.
+ */
+function discard(body: Dispatcher.ResponseData['body']): void {
+  body.on('error', () => undefined);
+  body.destroy();
 }
 
 function tooLarge(max: number): FaceVerifyError {
@@ -170,7 +182,7 @@ async function readLimited(body: Dispatcher.ResponseData['body'], max: number): 
       const buf = chunk as Buffer;
       total += buf.byteLength;
       if (total > max) {
-        body.destroy();
+        discard(body);
         throw tooLarge(max);
       }
       chunks.push(buf);

@@ -12,6 +12,8 @@ export interface ImageFetcherOptions {
   connectTimeoutMs: number;
   headersTimeoutMs: number;
   bodyTimeoutMs: number;
+  /** A cap on the whole download, redirects included; default the sum of the three timeouts. */
+  totalTimeoutMs?: number;
   /** Allow loopback, private, link-local … addresses (`ALLOW_PRIVATE_URLS`). */
   allowPrivate: boolean;
   /** Hosts and CIDR blocks allowed although private (`URL_ALLOWLIST`, parsed by `parseAllowlist`). */
@@ -50,6 +52,7 @@ export function createImageFetcher(options: ImageFetcherOptions): ImageFetcher {
     headersTimeoutMs: options.headersTimeoutMs,
     bodyTimeoutMs: options.bodyTimeoutMs,
     maxRedirects: options.maxRedirects ?? DEFAULT_FETCH_OPTIONS.maxRedirects,
+    ...(options.totalTimeoutMs === undefined ? {} : { totalTimeoutMs: options.totalTimeoutMs }),
     dispatcher,
   });
   const fetcher = (url: string, signal?: AbortSignal): Promise<Uint8Array> =>

@@ -1,6 +1,7 @@
 /**
  * A static file server on 127.0.0.1 (random port) serving ../shared/faces, so URL inputs are fetched
- * over real HTTP in tests. `/redirect?to=PATH` answers 302 to PATH; `/slow` never answers.
+ * over real HTTP in tests. `/redirect?to=PATH` answers 302 to PATH; `/slow` never answers;
+ * `?delay=MS` on a file delays the answer (a slow upstream, to keep a task running).
  */
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -26,8 +27,16 @@ export async function startStaticServer(root = FACES_DIR): Promise<StaticServer>
       res.writeHead(404).end('not found');
       return;
     }
-    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': statSync(path).size });
-    createReadStream(path).pipe(res);
+    const send = (): void => {
+      res.writeHead(200, {
+        'content-type': 'application/octet-stream',
+        'content-length': statSync(path).size,
+      });
+      createReadStream(path).pipe(res);
+    };
+    const delay = Number(u.searchParams.get('delay') ?? 0);
+    if (delay > 0) setTimeout(send, delay).unref();
+    else send();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;

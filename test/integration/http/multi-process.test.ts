@@ -52,6 +52,7 @@ describeIf('API + two worker processes on one Redis', () => {
       PORT: String(port),
       HOST: '127.0.0.1',
       ALLOW_PRIVATE_URLS: 'true',
+      RATE_LIMIT_MAX: '0', // the tests poll /status often
       EMBEDDING_CACHE: 'off', // every task does the full work
       MAX_CONCURRENT_TASKS: '2',
     };

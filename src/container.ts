@@ -17,7 +17,8 @@ import { euclideanToCosine } from './core/similarity.js';
 import type { Config } from './config/config.js';
 import { verifierOptions } from './config/verifier-options.js';
 import { FaceVerifyError } from './errors.js';
-import { DEFAULT_FETCH_OPTIONS, fetchImage } from './fetch/fetch-image.js';
+import { parseAllowlist } from './fetch/address-policy.js';
+import { createImageFetcher, type ImageFetcher } from './fetch/image-fetcher.js';
 import { buildApp, redactUrl } from './http/app.js';
 import { createTaskQueue } from './jobs/create-queue.js';
 import { VerifyHandlers } from './jobs/handlers/verify-handler.js';
@@ -177,6 +178,7 @@ export async function createService(
   metrics.attach({ queue, caches: [embeddings, results] as Cache<unknown>[] });
 
   let verifier: Verifier | undefined;
+  let fetchUrl: ImageFetcher | undefined;
   if (role !== 'api') {
     const threshold = configuredThreshold(
       config,
@@ -188,12 +190,20 @@ export async function createService(
       ...(threshold !== undefined ? { threshold } : {}),
     });
     const maxImageBytes = Math.round(config.maxImageSizeMb * 1024 * 1024);
-    const fetchOptions = { ...DEFAULT_FETCH_OPTIONS, maxBytes: maxImageBytes };
+    fetchUrl = createImageFetcher({
+      maxBytes: maxImageBytes,
+      connectTimeoutMs: 5_000,
+      headersTimeoutMs: config.downloadTimeoutS * 1000,
+      bodyTimeoutMs: config.downloadTimeoutS * 1000,
+      totalTimeoutMs: config.downloadTimeoutS * 1000,
+      allowPrivate: config.allowPrivateUrls,
+      allowlist: parseAllowlist(config.urlAllowlist),
+    });
     const handlers = new VerifyHandlers({
       verifier,
       embeddings,
       results,
-      fetchImage: (url) => fetchImage(url, fetchOptions),
+      fetchImage: fetchUrl,
       maxImageBytes,
       ...(config.minConfidence !== undefined ? { minConfidence: config.minConfidence } : {}),
       maxRetries: config.maxRetries,
@@ -257,6 +267,7 @@ export async function createService(
       await app?.close();
       await queue.close();
       await verifier?.close();
+      await fetchUrl?.close();
       await Promise.all([embeddings.close(), results.close()]);
       metrics.close();
       redis?.disconnect();

@@ -21,3 +21,5 @@ export { verifierOptions } from './config/verifier-options.js';
 export { ModelRegistry } from './models/registry.js';
 export type { ModelManifest, EmbedderManifest, DetectorManifest } from './models/manifest.js';
 export { fetchImage } from './fetch/fetch-image.js';
+export { createImageFetcher } from './fetch/image-fetcher.js';
+export { parseAllowlist } from './fetch/address-policy.js';

@@ -5,6 +5,7 @@
  * the committed file matches.
  */
 import { FaceVerifyError } from '../errors.js';
+import { parseAllowlist } from '../fetch/address-policy.js';
 
 type Parser<T> = (raw: string) => T;
 
@@ -339,7 +340,10 @@ export const SCHEMA = {
     env: 'URL_ALLOWLIST',
     default: [],
     doc: 'Hosts (example.com, *.example.com) and CIDRs image URLs may reach even if private',
-    parse: list,
+    parse: (raw) => {
+      parseAllowlist(raw); // reports a bad entry with the other configuration problems
+      return list(raw);
+    },
   }),
   downloadTimeoutS: setting({
     env: 'DOWNLOAD_TIMEOUT_S',

@@ -112,7 +112,18 @@ export function registerErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler((err: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const { status } = toErrorResponse(err, String(request.id));
     if (status >= 500) request.log.error({ err }, 'request failed');
-    else request.log.info({ code: (err as { code?: string }).code, status }, 'request refused');
+    else {
+      // The cause (e.g. which address an image URL resolved to) is for operators, not the client.
+      const cause = (err as { cause?: unknown }).cause;
+      request.log.info(
+        {
+          code: (err as { code?: string }).code,
+          status,
+          cause: cause instanceof Error ? cause.message : undefined,
+        },
+        'request refused',
+      );
+    }
     return sendError(reply, err);
   });
   app.setNotFoundHandler((request, reply) =>

@@ -70,6 +70,7 @@ for (const backend of backends) {
         BATCH_MAX_PAIRS: '5',
         RETRY_DELAY_S: '0.2',
         RATE_LIMIT_MAX: '0',
+        URL_ALLOWLIST: '127.0.0.1', // the photo server of the tests; everything else private stays refused
         MAX_RETRIES: '1',
         ...(backend.redis ? { REDIS_URL } : {}),
       });
@@ -185,6 +186,23 @@ for (const backend of backends) {
       }>();
       // Four distinct images: the shared first image was looked up (and embedded) once, not three times.
       expect(after.embeddings.misses - before.embeddings.misses).toBe(4);
+    });
+
+    it('refuses image URLs that reach private addresses not on the allowlist (SSRF), before connecting', async () => {
+      for (const url of [
+        'http://169.254.169.254/latest/meta-data/',
+        'http://[::1]:9/x.jpg',
+        'http://10.0.0.1/x.jpg',
+      ]) {
+        const res = await app.inject({
+          method: 'POST',
+          url: '/verify/sync',
+          payload: { image1_url: url, image2_url: files.url(OBAMA) },
+        });
+        const body = res.json<StatusBody>();
+        expect(body.status, url).toBe('FAILURE');
+        expect(body.error?.code, url).toBe('URL_NOT_ALLOWED');
+      }
     });
 
     it('refuses a batch longer than BATCH_MAX_PAIRS with 400 in the error format', async () => {

@@ -92,6 +92,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   await app.register(verifyRoutes, {
     queue: deps.queue,
+    maxImageBytes: limits.maxImageBytes,
     batchMaxPairs: limits.batchMaxPairs,
     syncTimeoutMs: limits.syncTimeoutMs,
     onAccepted: () => deps.metrics.taskAccepted(),

@@ -12,12 +12,18 @@ import { multipartToBody } from '../multipart-body.js';
 
 export interface VerifyRouteOptions {
   queue: TaskQueue;
+  maxImageBytes: number;
   batchMaxPairs: number;
   syncTimeoutMs: number;
   onAccepted?: () => void;
 }
 
-function imageRef(url: string | undefined, upload: string | undefined, n: 1 | 2): ImageRef {
+function imageRef(url: string | undefined, upload: string | undefined, n: 1 | 2, maxBytes: number): ImageRef {
+  if (upload && Math.floor((upload.length * 3) / 4) > maxBytes + 2) {
+    throw new FaceVerifyError('IMAGE_TOO_LARGE', `Image ${n} is larger than ${maxBytes} bytes`, {
+      max_bytes: maxBytes,
+    });
+  }
   if (url && upload) {
     throw new FaceVerifyError('INVALID_INPUT', `Give image ${n} as a URL or as an upload, not both`);
   }
@@ -53,8 +59,8 @@ export const verifyRoutes: FastifyPluginAsync<VerifyRouteOptions> = async (app, 
   const verifyTask = (body: VerifyBody): TaskPayload => ({
     name: 'verify',
     data: {
-      image1: imageRef(body.image1_url, body.image1, 1),
-      image2: imageRef(body.image2_url, body.image2, 2),
+      image1: imageRef(body.image1_url, body.image1, 1, opts.maxImageBytes),
+      image2: imageRef(body.image2_url, body.image2, 2, opts.maxImageBytes),
       ...(body.face_policy ? { facePolicy: body.face_policy } : {}),
       ...(body.threshold !== undefined ? { threshold: body.threshold } : {}),
     },

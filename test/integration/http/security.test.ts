@@ -139,3 +139,84 @@ describe('internal errors', () => {
     expect(unavailable.headers['retry-after']).toBeDefined();
   });
 });
+
+describe('request size limits', () => {
+  it('refuses an upload over MAX_IMAGE_SIZE_MB with 413, and a third file or unknown file field with 4xx', async () => {
+    const { app } = await api({ RATE_LIMIT_MAX: '0', MAX_IMAGE_SIZE_MB: '0.05' });
+    if (!app) throw new Error('no app');
+    const boundary = 'sizeboundary';
+    const file = (name: string, bytes: Buffer): Buffer =>
+      Buffer.concat([
+        Buffer.from(
+          `--${boundary}\r\nContent-Disposition: form-data; name="${name}"; filename="x.jpg"\r\n\r\n`,
+        ),
+        bytes,
+        Buffer.from('\r\n'),
+      ]);
+    const send = (parts: Buffer[]) =>
+      app.inject({
+        method: 'POST',
+        url: '/verify',
+        payload: Buffer.concat([...parts, Buffer.from(`--${boundary}--\r\n`)]),
+        headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
+      });
+    const big = await send([file('image1', Buffer.alloc(80 * 1024, 1)), file('image2', Buffer.alloc(10, 1))]);
+    expect(big.statusCode).toBe(413);
+    expect(big.json()).toMatchObject({ status: 'error', code: 'IMAGE_TOO_LARGE' });
+    const three = await send([
+      file('image1', Buffer.alloc(10)),
+      file('image2', Buffer.alloc(10)),
+      file('image1', Buffer.alloc(10)),
+    ]);
+    expect(three.statusCode).toBe(413);
+    expect(three.json()).toMatchObject({ status: 'error' });
+    const odd = await send([file('avatar', Buffer.alloc(10))]);
+    expect(odd.statusCode).toBe(400);
+    expect(odd.json()).toMatchObject({ status: 'error', code: 'INVALID_INPUT' });
+  });
+
+  it('refuses a base64 image over the limit, and a JSON body over the limit, with 413', async () => {
+    const { app } = await api({ RATE_LIMIT_MAX: '0', MAX_IMAGE_SIZE_MB: '0.05' });
+    if (!app) throw new Error('no app');
+    const res = await app.inject({
+      method: 'POST',
+      url: '/verify',
+      payload: JSON.stringify({ image1: 'A'.repeat(100_000), image2: 'AAAA' }),
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(res.statusCode).toBe(413);
+    expect(res.json()).toMatchObject({ status: 'error', code: 'IMAGE_TOO_LARGE' });
+    const huge = await app.inject({
+      method: 'POST',
+      url: '/verify',
+      payload: JSON.stringify({ image1: 'A'.repeat(400_000), image2: 'AAAA' }),
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(huge.statusCode).toBe(413);
+    expect(huge.json()).toMatchObject({ status: 'error', code: 'IMAGE_TOO_LARGE' });
+  });
+});
+
+describe('proxies', () => {
+  it('ignores X-Forwarded-For unless TRUST_PROXY is set, so clients cannot dodge rate limits', async () => {
+    const untrusted = (await api({ RATE_LIMIT_MAX: '2' })).app;
+    const trusted = (await api({ RATE_LIMIT_MAX: '2', TRUST_PROXY: '127.0.0.1' })).app;
+    if (!untrusted || !trusted) throw new Error('no app');
+    const hit = (app: typeof untrusted, ip: string) =>
+      app
+        .inject({ method: 'GET', url: '/metrics/cache', headers: { 'x-forwarded-for': ip } })
+        .then((r) => r.statusCode);
+    // Untrusted: every "different client" is really the same peer, and is limited.
+    expect([
+      await hit(untrusted, '1.1.1.1'),
+      await hit(untrusted, '2.2.2.2'),
+      await hit(untrusted, '3.3.3.3'),
+    ]).toEqual([200, 200, 429]);
+    // Trusted proxy: the forwarded address is the client.
+    expect([
+      await hit(trusted, '1.1.1.1'),
+      await hit(trusted, '2.2.2.2'),
+      await hit(trusted, '3.3.3.3'),
+    ]).toEqual([200, 200, 200]);
+  });
+});

@@ -22,7 +22,7 @@ export interface SecurityOptions {
   corsOrigins: readonly string[];
 }
 
-const OPEN_PATHS = new Set(['/health']);
+const OPEN_PATHS = new Set(['/health', '/health/live', '/health/ready']);
 
 function path(request: FastifyRequest): string {
   return request.url.split('?')[0] ?? '';

@@ -3,7 +3,7 @@
  * when the client asks for it), GET /metrics/redis, GET /metrics/cache, POST /cache/clear (admin).
  */
 import { timingSafeEqual } from 'node:crypto';
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
 import { Type } from 'typebox';
 import type { Cache } from '../../cache/cache.js';
@@ -66,50 +66,62 @@ export const opsRoutes: FastifyPluginAsync<OpsRouteOptions> = async (app, opts) 
   const started = Date.now();
 
   app.get(
-    '/health',
+    '/health/live',
     {
       schema: {
-        summary: 'Liveness and readiness',
-        description:
-          'Answers 200 when ready to take work and 503 (same body) when not: models, queue, cache, memory.',
-        response: { 200: Health, 503: Health },
+        summary: 'Liveness: the process answers (for restart probes; never checks dependencies)',
+        response: { 200: Type.Object({ status: Type.Literal('ok') }) },
       },
     },
-    async (_request, reply) => {
-      const models = opts.modelsReady();
-      const queue = await opts.queue.health().catch((err: unknown) => ({
-        ok: false,
-        backend: opts.queue.backend,
-        detail: err instanceof Error ? err.message : 'unavailable',
-      }));
-      let cache = { ok: true, backend: opts.caches[0]?.backend ?? 'off', detail: 'in process' };
-      if (opts.redis && cache.backend === 'redis') {
-        const pong = await Promise.race([
-          opts.redis.ping().catch(() => 'error'),
-          new Promise<string>((r) => setTimeout(() => r('timeout'), 1000).unref()),
-        ]);
-        cache = {
-          ok: pong === 'PONG',
-          backend: 'redis',
-          detail: pong === 'PONG' ? 'connected' : `redis ${pong}`,
-        };
-      }
-      const rssMb = Math.round(process.memoryUsage().rss / 2 ** 20);
-      const memory = {
-        ok: !opts.memoryLimitMb || rssMb <= opts.memoryLimitMb,
-        rss_mb: rssMb,
-        limit_mb: opts.memoryLimitMb,
-      };
-      const ready = models.ready && queue.ok && memory.ok;
-      return reply.code(ready ? 200 : 503).send({
-        status: ready ? 'ok' : 'unavailable',
-        ready,
-        version: opts.version,
-        uptime_s: Math.round((Date.now() - started) / 1000),
-        checks: { models, queue, cache, memory },
-      });
-    },
+    async () => ({ status: 'ok' as const }),
   );
+
+  const readiness = {
+    schema: {
+      summary: 'Readiness: models, queue, cache and memory (for load balancers)',
+      description:
+        'Answers 200 when ready to take work and 503 (same body) when not, naming the failing check.',
+      response: { 200: Health, 503: Health },
+    },
+  };
+
+  async function health(reply: FastifyReply): Promise<FastifyReply> {
+    const models = opts.modelsReady();
+    const queue = await opts.queue.health().catch((err: unknown) => ({
+      ok: false,
+      backend: opts.queue.backend,
+      detail: err instanceof Error ? err.message : 'unavailable',
+    }));
+    let cache = { ok: true, backend: opts.caches[0]?.backend ?? 'off', detail: 'in process' };
+    if (opts.redis && cache.backend === 'redis') {
+      const pong = await Promise.race([
+        opts.redis.ping().catch(() => 'error'),
+        new Promise<string>((r) => setTimeout(() => r('timeout'), 1000).unref()),
+      ]);
+      cache = {
+        ok: pong === 'PONG',
+        backend: 'redis',
+        detail: pong === 'PONG' ? 'connected' : `redis ${pong}`,
+      };
+    }
+    const rssMb = Math.round(process.memoryUsage().rss / 2 ** 20);
+    const memory = {
+      ok: !opts.memoryLimitMb || rssMb <= opts.memoryLimitMb,
+      rss_mb: rssMb,
+      limit_mb: opts.memoryLimitMb,
+    };
+    const ready = models.ready && queue.ok && memory.ok;
+    return reply.code(ready ? 200 : 503).send({
+      status: ready ? 'ok' : 'unavailable',
+      ready,
+      version: opts.version,
+      uptime_s: Math.round((Date.now() - started) / 1000),
+      checks: { models, queue, cache, memory },
+    });
+  }
+
+  app.get('/health/ready', readiness, async (_request, reply) => health(reply));
+  app.get('/health', readiness, async (_request, reply) => health(reply));
 
   app.get(
     '/metrics',

@@ -272,6 +272,8 @@ for (const backend of backends) {
           queue: { ok: true, backend: backend.redis ? 'bullmq' : 'memory' },
         },
       });
+      expect((await app.inject({ method: 'GET', url: '/health/live' })).json()).toEqual({ status: 'ok' });
+      expect((await app.inject({ method: 'GET', url: '/health/ready' })).statusCode).toBe(200);
       const json = (await app.inject({ method: 'GET', url: '/metrics' })).json<Record<string, unknown>>();
       expect(json).toHaveProperty('performance.latency_ms.p50');
       expect(json).toHaveProperty('tasks.by_state.SUCCESS');

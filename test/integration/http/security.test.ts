@@ -220,3 +220,19 @@ describe('proxies', () => {
     ]).toEqual([200, 200, 200]);
   });
 });
+
+describe('readiness', () => {
+  it('answers 503 on /health and /health/ready (not /health/live) when the worker is over its memory limit', async () => {
+    const { app } = await api({ RATE_LIMIT_MAX: '0', WORKER_MEMORY_LIMIT_MB: '1' });
+    if (!app) throw new Error('no app');
+    const ready = await app.inject({ method: 'GET', url: '/health/ready' });
+    expect(ready.statusCode).toBe(503);
+    expect(ready.json()).toMatchObject({
+      status: 'unavailable',
+      ready: false,
+      checks: { memory: { ok: false } },
+    });
+    expect((await app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(503);
+    expect((await app.inject({ method: 'GET', url: '/health/live' })).statusCode).toBe(200);
+  });
+});

@@ -5,8 +5,10 @@
 import { randomUUID } from 'node:crypto';
 import formbody from '@fastify/formbody';
 import multipart from '@fastify/multipart';
+import fastifyStatic from '@fastify/static';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Cache } from '../cache/cache.js';
@@ -32,7 +34,12 @@ export interface AppDeps {
   trustProxy: boolean | number | string[];
   /** A pino logger, or false for none. */
   logger: FastifyBaseLogger | false;
+  /** Serve the web page (web/) at / (WEB_UI=on); off, the service is the API alone and / is a 404. */
+  webUi: boolean;
 }
+
+/** The web page's folder: <package>/web/, from src/http/ (tsx, tests) and dist/http/ (built) alike. */
+export const WEB_ROOT = fileURLToPath(new URL('../../web/', import.meta.url));
 
 /** Removes query strings from URLs before they are logged (they may carry tokens). */
 export function redactUrl(url: string): string {
@@ -97,6 +104,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     syncTimeoutMs: limits.syncTimeoutMs,
     onAccepted: () => deps.metrics.taskAccepted(),
   });
+  if (deps.webUi) {
+    // One route per file found at start-up (no wildcard), so any other path stays our JSON 404.
+    // decorateReply: false leaves reply.sendFile to Swagger UI's own instance of the plugin.
+    await app.register(fastifyStatic, { root: WEB_ROOT, prefix: '/', wildcard: false, decorateReply: false });
+  }
   await app.register(opsRoutes, {
     queue: deps.queue,
     caches: deps.caches,

@@ -390,6 +390,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   return Object.freeze(out) as Config;
 }
 
+function formatDefault(d: unknown): string {
+  if (typeof d === 'number' || typeof d === 'string' || typeof d === 'boolean') return String(d);
+  return Array.isArray(d) ? d.join(',') : '';
+}
+
 /** The `.env.example` text: every setting, its doc line and its default. */
 export function envExample(): string {
   const lines = [
@@ -399,12 +404,7 @@ export function envExample(): string {
   for (const s of Object.values(SCHEMA) as Setting<unknown>[]) {
     lines.push(`# ${s.doc}`);
     const d = s.default;
-    const value =
-      typeof d === 'number' || typeof d === 'string' || typeof d === 'boolean'
-        ? String(d)
-        : Array.isArray(d)
-          ? d.join(',')
-          : '';
+    const value = formatDefault(d);
     lines.push(`${d === undefined || value === '' ? '# ' : ''}${s.env}=${value}`, '');
   }
   return lines.join('\n');
@@ -414,12 +414,7 @@ export function envExample(): string {
 export function envMarkdown(): string {
   const rows = (Object.values(SCHEMA) as Setting<unknown>[]).map((s) => {
     const d = s.default;
-    const value =
-      typeof d === 'number' || typeof d === 'string' || typeof d === 'boolean'
-        ? String(d)
-        : Array.isArray(d)
-          ? d.join(',')
-          : '';
+    const value = formatDefault(d);
     const names = [s.env, ...(s.aliases ?? [])].map((n) => `\`${n}\``).join(' or ');
     return `| ${names} | ${value === '' ? '(none)' : `\`${value}\``} | ${s.doc.replace(/\|/g, '\\|')} |`;
   });

@@ -8,6 +8,7 @@ import { embeddingCodec, jsonCodec, type EmbeddingEntry } from '../../../src/cac
 import { MemoryCache } from '../../../src/cache/memory-cache.js';
 import { RedisCache } from '../../../src/cache/redis-cache.js';
 import { describeWithRedis, REDIS_URL, uniqueName } from '../../support/redis.js';
+import { prng } from '../../support/prng.js';
 
 interface MakeOptions<V> {
   name: string;
@@ -74,18 +75,6 @@ function redisHarness(client: Redis): Harness {
         } while (cursor !== '0');
       }
     },
-  };
-}
-
-/** mulberry32: a tiny seeded PRNG so the embedding is the same on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
 

@@ -10,6 +10,7 @@ import { loadConfig } from '../../../src/config/config.js';
 import { createService, type Service } from '../../../src/container.js';
 import { facePath, HAVE_FACES } from '../../support/faces.js';
 import { HAVE_REDIS, REDIS_URL, uniqueName } from '../../support/redis.js';
+import { multipartBody } from '../../support/multipart.js';
 import { startStaticServer, type StaticServer } from '../../support/static-server.js';
 
 const OBAMA = 'sanity/face_recognition/obama/obama.jpg';
@@ -18,28 +19,15 @@ const BIDEN = 'sanity/face_recognition/biden/biden.jpg';
 const HORSES = 'edge/no_face/horses.jpg';
 
 /** A multipart body with the two images as files (what `curl -F image1=@a.jpg` sends). */
-function multipart(files: Record<string, string>, fields: Record<string, string> = {}) {
-  const boundary = `----fv${Date.now()}`;
-  const parts: Buffer[] = [];
-  for (const [name, value] of Object.entries(fields)) {
-    parts.push(
-      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`),
-    );
-  }
-  for (const [name, path] of Object.entries(files)) {
-    parts.push(
-      Buffer.from(
-        `--${boundary}\r\nContent-Disposition: form-data; name="${name}"; filename="${name}.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`,
-      ),
-      readFileSync(facePath(path)),
-      Buffer.from('\r\n'),
-    );
-  }
-  parts.push(Buffer.from(`--${boundary}--\r\n`));
-  return {
-    payload: Buffer.concat(parts),
-    headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
-  };
+function multipart(files: Record<string, string>) {
+  const { payload, contentType } = multipartBody(
+    Object.entries(files).map(([name, path]) => ({
+      name,
+      filename: `${name}.jpg`,
+      value: readFileSync(facePath(path)),
+    })),
+  );
+  return { payload, headers: { 'content-type': contentType } };
 }
 
 interface StatusBody {

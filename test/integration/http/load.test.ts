@@ -10,22 +10,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config/config.js';
 import { createService, type Service } from '../../../src/container.js';
 import { describeWithFaces, readFace } from '../../support/faces.js';
-
-function multipart(a: Buffer, b: Buffer): { body: Buffer; contentType: string } {
-  const boundary = 'loadboundary';
-  const part = (name: string, bytes: Buffer): Buffer =>
-    Buffer.concat([
-      Buffer.from(
-        `--${boundary}\r\nContent-Disposition: form-data; name="${name}"; filename="${name}.jpg"\r\n\r\n`,
-      ),
-      bytes,
-      Buffer.from('\r\n'),
-    ]);
-  return {
-    body: Buffer.concat([part('image1', a), part('image2', b), Buffer.from(`--${boundary}--\r\n`)]),
-    contentType: `multipart/form-data; boundary=${boundary}`,
-  };
-}
+import { multipartBody } from '../../support/multipart.js';
 
 describeWithFaces('load: many concurrent verifies against a small queue', () => {
   let service: Service;
@@ -50,10 +35,10 @@ describeWithFaces('load: many concurrent verifies against a small queue', () => 
   });
 
   it('answers every request well-formed, loses no task, and keeps memory bounded', async () => {
-    const { body, contentType } = multipart(
-      readFace('lfw/images/Abel_Pacheco/Abel_Pacheco_0001.jpg'),
-      readFace('lfw/images/Abel_Pacheco/Abel_Pacheco_0004.jpg'),
-    );
+    const { payload: body, contentType } = multipartBody([
+      { name: 'image1', filename: 'a.jpg', value: readFace('lfw/images/Abel_Pacheco/Abel_Pacheco_0001.jpg') },
+      { name: 'image2', filename: 'b.jpg', value: readFace('lfw/images/Abel_Pacheco/Abel_Pacheco_0004.jpg') },
+    ]);
     const accepted: string[] = [];
     const refused: { status: number; body: string }[] = [];
     const rssBefore = process.memoryUsage().rss;

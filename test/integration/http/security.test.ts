@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config/config.js';
 import { createService, type Service } from '../../../src/container.js';
 import { FaceVerifyError } from '../../../src/errors.js';
+import { multipartBody } from '../../support/multipart.js';
 import { describeWithRedis, REDIS_URL, uniqueName } from '../../support/redis.js';
 
 const services: Service[] = [];
@@ -144,22 +145,16 @@ describe('request size limits', () => {
   it('refuses an upload over MAX_IMAGE_SIZE_MB with 413, and a third file or unknown file field with 4xx', async () => {
     const { app } = await api({ RATE_LIMIT_MAX: '0', MAX_IMAGE_SIZE_MB: '0.05' });
     if (!app) throw new Error('no app');
-    const boundary = 'sizeboundary';
-    const file = (name: string, bytes: Buffer): Buffer =>
-      Buffer.concat([
-        Buffer.from(
-          `--${boundary}\r\nContent-Disposition: form-data; name="${name}"; filename="x.jpg"\r\n\r\n`,
-        ),
-        bytes,
-        Buffer.from('\r\n'),
-      ]);
-    const send = (parts: Buffer[]) =>
-      app.inject({
+    const file = (name: string, bytes: Buffer) => ({ name, filename: 'x.jpg', value: bytes });
+    const send = (parts: Parameters<typeof multipartBody>[0]) => {
+      const { payload, contentType } = multipartBody(parts);
+      return app.inject({
         method: 'POST',
         url: '/verify',
-        payload: Buffer.concat([...parts, Buffer.from(`--${boundary}--\r\n`)]),
-        headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
+        payload,
+        headers: { 'content-type': contentType },
       });
+    };
     const big = await send([file('image1', Buffer.alloc(80 * 1024, 1)), file('image2', Buffer.alloc(10, 1))]);
     expect(big.statusCode).toBe(413);
     expect(big.json()).toMatchObject({ status: 'error', code: 'IMAGE_TOO_LARGE' });

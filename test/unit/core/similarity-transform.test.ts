@@ -9,18 +9,7 @@ import {
   type Affine,
   type Point,
 } from '../../../src/core/similarity-transform.js';
-
-/** mulberry32: a tiny seeded PRNG so random cases are the same on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../../support/prng.js';
 
 function similarity(scale: number, theta: number, tx: number, ty: number): Affine {
   const p = scale * Math.cos(theta);

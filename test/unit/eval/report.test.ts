@@ -5,18 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { evaluateScores, type ScoredPair } from '../../../src/eval/metrics.js';
 import { histogramSvg, reliabilitySvg, rocSvg } from '../../../src/eval/report.js';
 import { escapeXml, formatPowerOfTen, logTicks, niceTicks, SvgChart } from '../../../src/eval/svg-chart.js';
-
-/** mulberry32: a tiny seeded PRNG so random cases are the same on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../../support/prng.js';
 
 /** Cosine-like scores: same pairs around 0.65, different around 0.05, with a little overlap. */
 function syntheticPairs(n: number): ScoredPair[] {

@@ -2,6 +2,11 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+// The browser globals web/*.js uses (a short list rather than the `globals` package).
+const WEB_GLOBALS = 'window document location history sessionStorage fetch URL FormData performance'
+  .concat(' setTimeout setInterval clearInterval ResizeObserver')
+  .split(' ');
+
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'coverage/', 'scratch/', '.cache/', 'web/vendor/'] },
   js.configs.recommended,
@@ -18,4 +23,11 @@ export default tseslint.config(
     },
   },
   { files: ['**/*.js'], ...tseslint.configs.disableTypeChecked },
+  {
+    // The web page runs in a browser.
+    files: ['web/**/*.js'],
+    languageOptions: {
+      globals: Object.fromEntries(WEB_GLOBALS.map((name) => [name, 'readonly'])),
+    },
+  },
 );

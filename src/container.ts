@@ -253,6 +253,7 @@ export async function createService(
       memoryLimitMb: config.workerMemoryLimitMb,
       version: VERSION,
       logger,
+      webUi: config.webUi === 'on',
     });
   }
 

@@ -3,18 +3,19 @@
  * so tests build it with real parts and call it through inject() or a real port.
  */
 import { randomUUID } from 'node:crypto';
+import { readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import formbody from '@fastify/formbody';
 import multipart from '@fastify/multipart';
 import fastifyStatic from '@fastify/static';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Cache } from '../cache/cache.js';
 import type { TaskQueue } from '../jobs/task-queue.js';
 import type { ServiceMetrics } from '../metrics/metrics.js';
-import { registerErrorHandlers } from './errors.js';
+import { registerErrorHandlers, sendError } from './errors.js';
 import { registerSecurity, type SecurityOptions } from './security.js';
 import { opsRoutes } from './routes/ops.js';
 import { verifyRoutes } from './routes/verify.js';
@@ -52,6 +53,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
     genReqId: () => randomUUID(),
+    // Errors of the router itself (a malformed URL, an over-long parameter) get our format too.
+    frameworkErrors: (err, _request, reply) => {
+      void sendError(reply, err);
+    },
     // A hop count trusts that many proxies nearest to us (proxy-addr's meaning of a number).
     trustProxy:
       typeof deps.trustProxy === 'number'
@@ -70,7 +75,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       deps.metrics.httpErrors.inc({ code: 'http', status: String(reply.statusCode) });
   });
   registerErrorHandlers(app);
-  await registerSecurity(app, deps.security);
+  // The page's own files are public even with API_KEYS set: the page asks for the key itself.
+  const webFiles = deps.webUi ? ['/', ...readdirSync(WEB_ROOT).map((f) => `/${f}`)] : [];
+  await registerSecurity(app, { ...deps.security, publicPaths: webFiles });
 
   await app.register(formbody, { bodyLimit: 64 * 1024 });
   await app.register(multipart, {

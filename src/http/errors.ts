@@ -27,6 +27,8 @@ const FASTIFY_CODES: Record<string, { status: number; code: string; message?: st
     code: 'INVALID_INPUT',
     message: 'The JSON body is not valid JSON',
   },
+  FST_ERR_BAD_URL: { status: 400, code: 'INVALID_INPUT', message: 'The URL is malformed' },
+  FST_ERR_MAX_PARAM_LENGTH: { status: 414, code: 'INVALID_INPUT', message: 'A path parameter is too long' },
   FST_INVALID_MULTIPART_CONTENT_TYPE: {
     status: 415,
     code: 'UNSUPPORTED_MEDIA_TYPE',
@@ -88,7 +90,7 @@ export function toErrorResponse(err: unknown, requestId: string): { status: numb
       body: {
         status: 'error',
         error: fe.message ?? 'Bad request',
-        code: String(fe.statusCode),
+        code: 'INVALID_INPUT',
         request_id: requestId,
       },
     };
@@ -101,6 +103,8 @@ export function toErrorResponse(err: unknown, requestId: string): { status: numb
 
 export function sendError(reply: FastifyReply, err: unknown): FastifyReply {
   const { status, body } = toErrorResponse(err, String(reply.request.id));
+  // Set here too: errors raised by the router (bad URLs) skip the onSend hooks.
+  void reply.header('x-request-id', reply.request.id);
   if (status === 429 || status === 503) {
     const retry = (err as FaceVerifyError).details?.retry_after_s;
     void reply.header('retry-after', String(typeof retry === 'number' ? Math.ceil(retry) : 1));

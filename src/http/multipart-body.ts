@@ -11,7 +11,25 @@ const FILE_FIELDS = new Set(['image1', 'image2']);
 
 export async function multipartToBody(request: FastifyRequest): Promise<void> {
   if (!request.isMultipart()) return;
-  const body: Record<string, string> = {};
+  // No prototype: a field called __proto__ or constructor is just an unknown field (refused by the schema).
+  const body = Object.create(null) as Record<string, string>;
+  try {
+    await readParts(request, body);
+  } catch (err) {
+    // busboy reports a malformed body (no boundary, truncated) with plain Errors: the client's fault.
+    if (err instanceof FaceVerifyError || typeof (err as { statusCode?: unknown }).statusCode === 'number')
+      throw err;
+    throw new FaceVerifyError('INVALID_INPUT', 'The multipart body is malformed', undefined, { cause: err });
+  }
+  // Form fields arrive as strings; the schema wants a number.
+  const threshold = body.threshold;
+  (request as { body: unknown }).body = {
+    ...body,
+    ...(threshold !== undefined ? { threshold: Number(threshold) } : {}),
+  };
+}
+
+async function readParts(request: FastifyRequest, body: Record<string, string>): Promise<void> {
   for await (const part of request.parts()) {
     if (part.type === 'file') {
       if (!FILE_FIELDS.has(part.fieldname)) {
@@ -28,10 +46,4 @@ export async function multipartToBody(request: FastifyRequest): Promise<void> {
       body[part.fieldname] = part.value;
     }
   }
-  // Form fields arrive as strings; the schema wants a number.
-  const threshold = body.threshold;
-  (request as { body: unknown }).body = {
-    ...body,
-    ...(threshold !== undefined ? { threshold: Number(threshold) } : {}),
-  };
 }

@@ -18,6 +18,8 @@ import { keyMatches, presentedKey } from './routes/ops.js';
 
 export interface SecurityOptions {
   apiKeys: readonly string[];
+  /** Paths anyone may GET without a key (the web page's own files). */
+  publicPaths?: readonly string[];
   rateLimit: { max: number; windowS: number; redis: Redis | undefined; prefix: string };
   corsOrigins: readonly string[];
 }
@@ -38,6 +40,8 @@ export async function registerSecurity(app: FastifyInstance, opts: SecurityOptio
         styleSrc: ["'self'", "'unsafe-inline'"],
         scriptSrc: ["'self'"],
         connectSrc: ["'self'"],
+        // The page must work over plain http on a LAN address too; TLS is the proxy's job.
+        upgradeInsecureRequests: null,
       },
     },
     crossOriginResourcePolicy: { policy: 'same-origin' },
@@ -54,9 +58,11 @@ export async function registerSecurity(app: FastifyInstance, opts: SecurityOptio
     });
   }
 
+  const publicPaths = new Set(opts.publicPaths ?? []);
   if (opts.apiKeys.length > 0) {
     app.addHook('onRequest', async (request) => {
       if (OPEN_PATHS.has(path(request)) || request.method === 'OPTIONS') return;
+      if ((request.method === 'GET' || request.method === 'HEAD') && publicPaths.has(path(request))) return;
       if (!keyMatches(presentedKey(request), opts.apiKeys)) {
         throw new FaceVerifyError(
           'UNAUTHORIZED',

@@ -20,14 +20,19 @@ export const INTERNAL_TASK_ERROR: Readonly<TaskError> = Object.freeze({
 
 export function classifyError(err: unknown): ClassifiedError {
   if (isFaceVerifyError(err)) {
-    return { taskError: { code: err.code, error: err.message }, retryable: err.retryable, expected: true };
+    const details = err.details && Object.keys(err.details).length > 0 ? { details: err.details } : {};
+    return {
+      taskError: { code: err.code, error: err.message, ...details },
+      retryable: err.retryable,
+      expected: true,
+    };
   }
   return { taskError: { ...INTERNAL_TASK_ERROR }, retryable: false, expected: false };
 }
 
 /** The task error as BullMQ stores it (a job's failedReason is the thrown error's message). */
 export function encodeTaskError(taskError: TaskError): string {
-  return JSON.stringify({ code: taskError.code, error: taskError.error });
+  return JSON.stringify(taskError);
 }
 
 /**
@@ -46,7 +51,11 @@ export function decodeTaskError(failedReason: string | undefined): TaskError {
         typeof parsed.code === 'string' &&
         typeof parsed.error === 'string'
       ) {
-        return { code: parsed.code, error: parsed.error };
+        const details =
+          'details' in parsed && typeof parsed.details === 'object' && parsed.details !== null
+            ? { details: parsed.details as Record<string, unknown> }
+            : {};
+        return { code: parsed.code, error: parsed.error, ...details };
       }
     } catch {
       // Not ours: fall through.

@@ -33,6 +33,8 @@ export interface BatchTaskData {
 export interface TaskError {
   code: string;
   error: string;
+  /** Safe structured details of the error (e.g. the faces found for MULTIPLE_FACES, which image). */
+  details?: Record<string, unknown>;
 }
 
 export interface TaskRecord {

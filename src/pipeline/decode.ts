@@ -86,8 +86,21 @@ function bmpSize(b: Uint8Array): { width: number; height: number } {
   return { width: Math.abs(view.getInt32(18, true)), height: Math.abs(view.getInt32(22, true)) };
 }
 
+/** Longest side any decoder here handles sanely; far wider strips cost gigabytes even under the pixel limit. */
+const MAX_SIDE = 65_535;
+
 function checkPixels(width: number, height: number, options: DecodeOptions): void {
   if (width <= 0 || height <= 0) throw invalid('The image has no pixels');
+  if (Math.max(width, height) > MAX_SIDE) {
+    throw new FaceVerifyError(
+      'IMAGE_TOO_LARGE',
+      `The image declares ${width}×${height} pixels; sides over ${MAX_SIDE} are refused`,
+      {
+        width,
+        height,
+      },
+    );
+  }
   if (width * height > options.maxInputPixels) {
     throw new FaceVerifyError(
       'IMAGE_TOO_LARGE',

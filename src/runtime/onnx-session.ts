@@ -7,6 +7,7 @@
  * faster than two (see docs/performance.md): parallelism comes from running images side by side.
  * Spinning is off so idle pool threads do not burn a core that another request could use.
  */
+import './disable-telemetry.js';
 import * as ort from 'onnxruntime-node';
 import { FaceVerifyError } from '../errors.js';
 

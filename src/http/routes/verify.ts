@@ -40,7 +40,9 @@ export function statusBody(record: TaskRecord): TaskStatus {
     task_id: record.id,
     status: record.state,
     ...(record.state === 'SUCCESS' ? { result: record.result } : {}),
-    ...(record.state === 'FAILURE' && record.error ? { error: record.error } : {}),
+    ...(record.state === 'FAILURE' && record.error
+      ? { error: { ...(record.error.details ?? {}), code: record.error.code, error: record.error.error } }
+      : {}),
   };
 }
 

@@ -54,4 +54,10 @@ export const TaskState = Type.Union([
   Type.Literal('FAILURE'),
 ]);
 
-export const TaskError = Type.Object({ code: Type.String(), error: Type.String() });
+export const TaskError = Type.Object(
+  { code: Type.String(), error: Type.String() },
+  {
+    additionalProperties: true,
+    description: 'Plus safe details: `image` (1 or 2), `faces` for MULTIPLE_FACES, …',
+  },
+);

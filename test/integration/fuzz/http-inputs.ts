@@ -1,7 +1,7 @@
 /**
  * Arbitraries for HTTP fuzzing: JSON, urlencoded and multipart bodies, content types, image URLs,
  * paths, methods and headers. Each generates a small *spec* that fast-check can print and shrink
- * (an upload is `Upload(face1)`, not 90 KB of base64); `toRequest` turns it into what inject() sends.
+ * (an upload is `Upload(face1)`, not 90 KB of base64); `payloadOf` turns it into the bytes inject() sends.
  * Every image URL passes through `keepOnLoopback`, so nothing generated leaves 127.0.0.1.
  */
 import fc from 'fast-check';
@@ -181,7 +181,9 @@ export function payloadOf(req: FuzzRequest): { payload?: Buffer | string; conten
       return { payload: Buffer.from(body.bytes) };
     case 'urlencoded':
       return {
-        payload: new URLSearchParams(body.pairs.map(([k, v]) => [k, valueText(v)])).toString(),
+        payload: new URLSearchParams(
+          body.pairs.map(([k, v]): [string, string] => [k, valueText(v)]),
+        ).toString(),
         contentType: 'application/x-www-form-urlencoded',
       };
     case 'multipart': {
@@ -207,8 +209,16 @@ export function httpInputs(lb: Pick<LoopbackImages, 'port' | 'closedPort' | 'pat
   const upload = fc
     .tuple(
       fc.oneof(
+        // Photos of one face half the time, so that many tasks get through the whole pipeline.
         {
-          weight: 5,
+          weight: 6,
+          arbitrary: fc.record({
+            kind: fc.constant('sample' as const),
+            name: fc.constantFrom<SampleName>('face1', 'face2', 'other'),
+          }),
+        },
+        {
+          weight: 2,
           arbitrary: fc.record({
             kind: fc.constant('sample' as const),
             name: fc.constantFrom(...(Object.keys(SAMPLES) as SampleName[])),
@@ -216,7 +226,7 @@ export function httpInputs(lb: Pick<LoopbackImages, 'port' | 'closedPort' | 'pat
         },
         { weight: 3, arbitrary: fc.record({ kind: fc.constant('mutated' as const), image: mutatedImage }) },
         {
-          weight: 2,
+          weight: 1,
           arbitrary: fc.record({
             kind: fc.constant('random' as const),
             bytes: fc.uint8Array({ maxLength: 512 }),
@@ -322,9 +332,24 @@ export function httpInputs(lb: Pick<LoopbackImages, 'port' | 'closedPort' | 'pat
 
   const garbage = fc.oneof(fc.string({ unit: 'binary', maxLength: 100 }), fc.string({ maxLength: 100 }));
 
+  // Images the server has, by a plain URL: so that many tasks get as far as the pipeline.
+  const goodUrl = fc
+    .constantFrom(
+      'face1.jpg',
+      'face1.jpg',
+      'face2.jpg',
+      'face2.jpg',
+      'noface.jpg',
+      'text.jpg',
+      'truncated.jpg',
+      'svg',
+    )
+    .map((file) => `http://127.0.0.1:${lb.port}/${file}`);
+
   const imageUrl = fc
     .oneof(
-      { weight: 8, arbitrary: loopbackUrl },
+      { weight: 10, arbitrary: goodUrl },
+      { weight: 6, arbitrary: loopbackUrl },
       { weight: 2, arbitrary: otherScheme },
       { weight: 2, arbitrary: oddUrl },
       { weight: 1, arbitrary: longUrl },
@@ -333,14 +358,14 @@ export function httpInputs(lb: Pick<LoopbackImages, 'port' | 'closedPort' | 'pat
     .map((s) => keepOnLoopback(s, lb));
 
   const policy: fc.Arbitrary<BodyValue> = fc.oneof(
-    { weight: 4, arbitrary: fc.constantFrom('strict', 'largest', 'center') },
+    { weight: 12, arbitrary: fc.constantFrom('strict', 'largest', 'center') },
     { weight: 1, arbitrary: fc.constantFrom('STRICT', ' largest', '', 'none', 'strict\u0000') },
     { weight: 1, arbitrary: fc.string({ maxLength: 20 }) },
     { weight: 1, arbitrary: smallJson },
   );
 
   const threshold: fc.Arbitrary<BodyValue> = fc.oneof(
-    { weight: 4, arbitrary: fc.double({ min: -1, max: 1, noNaN: true }) },
+    { weight: 12, arbitrary: fc.double({ min: -1, max: 1, noNaN: true }) },
     { weight: 2, arbitrary: fc.double() },
     {
       weight: 2,
@@ -371,25 +396,36 @@ export function httpInputs(lb: Pick<LoopbackImages, 'port' | 'closedPort' | 'pat
     fc.oneof({ weight: 6, arbitrary: a }, { weight: 1, arbitrary: junk });
 
   /** A verify body: each known field present or not, sometimes of the wrong type, plus unknown fields. */
+  /** How a body gives image n: mostly one of the two valid ways; sometimes both, neither, or junk. */
+  const imageGiven = (n: 1 | 2): fc.Arbitrary<Record<string, BodyValue>> =>
+    fc.oneof(
+      { weight: 6, arbitrary: imageUrl.map((u) => ({ [`image${n}_url`]: u })) },
+      { weight: 6, arbitrary: upload.map((f) => ({ [`image${n}`]: f })) },
+      {
+        weight: 1,
+        arbitrary: fc.tuple(imageUrl, upload).map(([u, f]) => ({ [`image${n}_url`]: u, [`image${n}`]: f })),
+      },
+      { weight: 1, arbitrary: fc.constant({}) },
+      {
+        weight: 1,
+        arbitrary: fc
+          .tuple(fc.constantFrom(`image${n}_url`, `image${n}`), junk)
+          .map(([k, v]) => ({ [k]: v })),
+      },
+    );
+
+  /** A verify body: the two images, options (sometimes of the wrong type), sometimes unknown fields. */
   const verifyObject = fc
     .tuple(
-      fc.record(
-        {
-          image1_url: withJunk(imageUrl),
-          image2_url: withJunk(imageUrl),
-          image1: withJunk(upload),
-          image2: withJunk(upload),
-          face_policy: policy,
-          threshold,
-        },
-        { requiredKeys: [] },
-      ),
+      imageGiven(1),
+      imageGiven(2),
+      fc.record({ face_policy: policy, threshold }, { requiredKeys: [] }),
       fc.oneof(
-        { weight: 5, arbitrary: fc.constant({}) },
+        { weight: 8, arbitrary: fc.constant({}) },
         { weight: 1, arbitrary: fc.dictionary(fc.string({ maxLength: 12 }), smallJson, { maxKeys: 3 }) },
       ),
     )
-    .map(([known, extra]): BodyValue => ({ ...extra, ...known }));
+    .map(([a, b, options, extra]): BodyValue => ({ ...extra, ...a, ...b, ...options }));
 
   const batchObject = fc
     .tuple(
@@ -417,22 +453,25 @@ export function httpInputs(lb: Pick<LoopbackImages, 'port' | 'closedPort' | 'pat
 
   const verifyPath = fc.constantFrom(...VERIFY_PATHS);
 
-  const jsonRequest: fc.Arbitrary<FuzzRequest> = fc
-    .tuple(
-      verifyPath,
-      fc.oneof(
-        { weight: 6, arbitrary: verifyObject },
-        { weight: 3, arbitrary: batchObject },
-        { weight: 1, arbitrary: smallJson },
-        { weight: 1, arbitrary: longString },
-      ),
-    )
-    .map(([url, value]): FuzzRequest => ({
-      method: 'POST',
-      url,
-      headers: {},
-      body: { type: 'json', value },
-    }));
+  const singlePath = fc.constantFrom('/verify', '/verify/sync', '/verify?wait=true');
+  const json = (url: string, value: BodyValue): FuzzRequest => ({
+    method: 'POST',
+    url,
+    headers: {},
+    body: { type: 'json', value },
+  });
+
+  /** Mostly a body that suits its endpoint; sometimes the other kind, or any JSON at all. */
+  const jsonRequest: fc.Arbitrary<FuzzRequest> = fc.oneof(
+    { weight: 6, arbitrary: fc.tuple(singlePath, verifyObject).map(([url, value]) => json(url, value)) },
+    { weight: 3, arbitrary: batchObject.map((value) => json('/verify/batch', value)) },
+    {
+      weight: 2,
+      arbitrary: fc
+        .tuple(verifyPath, fc.oneof(verifyObject, batchObject, smallJson, longString))
+        .map(([url, value]) => json(url, value)),
+    },
+  );
 
   const fieldName = fc.oneof(
     { weight: 6, arbitrary: fc.constantFrom(...KNOWN_FIELDS) },
@@ -681,7 +720,8 @@ export function httpInputs(lb: Pick<LoopbackImages, 'port' | 'closedPort' | 'pat
       method: fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS'),
       url: fc.oneof(
         { weight: 4, arbitrary: fc.constantFrom(...KNOWN_ROUTES) },
-        { weight: 1, arbitrary: fc.webPath() },
+        // inject() needs a path that starts with a slash.
+        { weight: 1, arbitrary: fc.webPath().map((p) => `/${p.replace(/^\//, '')}`) },
         {
           weight: 1,
           arbitrary: fc

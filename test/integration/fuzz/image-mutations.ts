@@ -62,7 +62,7 @@ const le32 = (b: Uint8Array, i: number): number => (le16(b, i) + le16(b, i + 2) 
 const be32 = (b: Uint8Array, i: number): number => (be16(b, i) * 0x10000 + be16(b, i + 2)) >>> 0;
 const ascii = (b: Uint8Array, i: number, n: number): string => String.fromCharCode(...b.subarray(i, i + n));
 
-function pngFields(b: Uint8Array): HeaderField[] {
+function pngFields(): HeaderField[] {
   // Signature (8), IHDR length (4), "IHDR" (4), then width, height, depth, colour type, compression,
   // filter, interlace; the CRC covers "IHDR" and the 13 data bytes.
   const crc: [number, number] = [12, 29];
@@ -209,7 +209,7 @@ function ispeFields(b: Uint8Array): HeaderField[] {
 
 /** The header fields of a sample, found from its bytes. */
 export function headerFields(file: FormatFile, b: Uint8Array): HeaderField[] {
-  if (file.endsWith('.png')) return pngFields(b);
+  if (file.endsWith('.png')) return pngFields();
   if (file.endsWith('.jpg')) return jpegFields(b);
   if (file.endsWith('.gif')) return gifFields(b);
   if (file.endsWith('.webp')) return webpFields(b);

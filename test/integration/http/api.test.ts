@@ -134,7 +134,11 @@ for (const backend of backends) {
       });
       const body = res.json<StatusBody>();
       expect(body.status).toBe('FAILURE');
-      expect(body.error).toEqual({ code: 'NO_FACE', error: expect.stringContaining('Image 2') as unknown });
+      expect(body.error).toEqual({
+        code: 'NO_FACE',
+        error: expect.stringContaining('Image 2') as unknown,
+        image: 2,
+      });
     });
 
     it('POST /verify/batch returns each pair in order, and embeds a shared image once', async () => {

@@ -231,3 +231,16 @@ describe('readiness', () => {
     expect((await app.inject({ method: 'GET', url: '/health/live' })).statusCode).toBe(200);
   });
 });
+
+describe('the web page with API keys', () => {
+  it('serves the page files without a key (the page asks for one), everything else still needs it', async () => {
+    const { app } = await api({ RATE_LIMIT_MAX: '0', API_KEYS: 'k1' });
+    if (!app) throw new Error('no app');
+    expect((await app.inject({ method: 'GET', url: '/' })).statusCode).toBe(200);
+    expect((await app.inject({ method: 'GET', url: '/app.js' })).statusCode).toBe(200);
+    expect((await app.inject({ method: 'GET', url: '/metrics' })).statusCode).toBe(401);
+    expect((await app.inject({ method: 'POST', url: '/verify' })).statusCode).toBe(401);
+    const csp = (await app.inject({ method: 'GET', url: '/' })).headers['content-security-policy'];
+    expect(csp).not.toContain('upgrade-insecure-requests');
+  });
+});

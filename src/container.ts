@@ -24,8 +24,10 @@ import { createTaskQueue } from './jobs/create-queue.js';
 import { VerifyHandlers } from './jobs/handlers/verify-handler.js';
 import type { TaskHandler, TaskQueue } from './jobs/task-queue.js';
 import { ServiceMetrics } from './metrics/metrics.js';
+import { DEFAULT_MODEL_CACHE_DIR } from './models/prepare.js';
 import { ModelRegistry } from './models/registry.js';
 import { createVerifier, type Verifier, type VerifyResult } from './pipeline/verifier.js';
+import { DEFAULT_SESSION_OPTIONS } from './runtime/onnx-session.js';
 
 export type Role = 'api' | 'worker' | 'both';
 
@@ -180,13 +182,19 @@ export async function createService(
   let verifier: Verifier | undefined;
   let fetchUrl: ImageFetcher | undefined;
   if (role !== 'api') {
-    const threshold = configuredThreshold(
-      config,
-      logger,
-      new ModelRegistry().embedder(config.model).threshold,
-    );
+    // Built-in models plus those registered with `faceverify models pull|add` (a bad manifest is skipped).
+    const registry = ModelRegistry.withUserModels(config.modelCacheDir || DEFAULT_MODEL_CACHE_DIR);
+    for (const p of registry.problems) logger.warn(p, 'model manifest skipped');
+    const threshold = configuredThreshold(config, logger, registry.embedder(config.model).threshold);
+    const options = verifierOptions(config);
     verifier = await createVerifier({
-      ...verifierOptions(config),
+      ...options,
+      registry,
+      session: {
+        ...DEFAULT_SESSION_OPTIONS,
+        ...options.session,
+        onWarning: (message) => logger.warn(message),
+      },
       ...(threshold !== undefined ? { threshold } : {}),
     });
     const maxImageBytes = Math.round(config.maxImageSizeMb * 1024 * 1024);

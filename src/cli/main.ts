@@ -25,8 +25,14 @@ Commands:
   verify A B        are A and B (paths or http(s) URLs) the same person?
   detect IMG        list the faces in IMG (--out FILE.png draws them)
   embed IMG         print the embedding of the face in IMG
-  models list       show the models and whether they are prepared
+  models list       show the models (built-in and your own)
   models prepare    convert and cache the models (done on first use otherwise)
+  models pull facenet-vggface2 [--from FILE]
+                    download (or read) FaceNet's checkpoint, convert it, register it
+  models add NAME --onnx FILE --input N --norm arcface|facenet|mobilefacenet|raw --template arcface112
+                    register your own ONNX face embedder (then MODEL=NAME)
+  models calibrate NAME --report report.json
+                    take a model's threshold and calibration from a 'faceverify eval' report
   eval --pairs P --images DIR [--out DIR]
                     LFW protocol evaluation (10-fold accuracy, ROC, calibration)
   config example    print .env.example (every setting with its default)
@@ -71,6 +77,19 @@ export async function main(argv: string[]): Promise<number> {
         concurrency: { type: 'string' },
         'fallback-min-face': { type: 'string' },
         'no-worker': { type: 'boolean', default: false },
+        // models pull | add | calibrate
+        from: { type: 'string' },
+        url: { type: 'string' },
+        sha256: { type: 'string' },
+        onnx: { type: 'string' },
+        input: { type: 'string' },
+        norm: { type: 'string' },
+        template: { type: 'string' },
+        'embedding-size': { type: 'string' },
+        channels: { type: 'string' },
+        license: { type: 'string' },
+        description: { type: 'string' },
+        report: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });

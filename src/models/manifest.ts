@@ -60,6 +60,22 @@ export interface EmbedderManifest {
   calibration: PlattCalibration;
   /** Average the embedding with the embedding of the mirrored crop (test-time augmentation). */
   flip: boolean;
+  /** Where a user-registered model came from (`faceverify models pull|add`); absent for built-ins. */
+  origin?: ModelOrigin;
+}
+
+/** Provenance of a user-registered model, kept in its JSON manifest. */
+export interface ModelOrigin {
+  /** `pull`: downloaded (or `--from`) and converted by us; `add`: an ONNX file the user registered. */
+  kind: 'pull' | 'add';
+  /** The URL or file the model came from. */
+  from: string;
+  /** sha256 of that file (for `pull`, of the original checkpoint, not of the converted ONNX). */
+  sha256: string;
+  /** The converter and its version, for converted models (e.g. `inception-resnet-v1@1`). */
+  converter?: string;
+  /** ISO 8601 time of registration. */
+  addedAt: string;
 }
 
 export type ModelManifest = DetectorManifest | EmbedderManifest;

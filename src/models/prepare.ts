@@ -70,7 +70,8 @@ function convert(source: ModelSource, name: string, bytes: Uint8Array): Uint8Arr
   return tfliteToOnnx(readTflite(bytes), { name, dynamicSpatial: source.dynamicSpatial ?? false });
 }
 
-async function writeAtomically(path: string, bytes: Uint8Array): Promise<void> {
+/** Writes a file through a temporary name and a rename, so readers never see half a file. */
+export async function writeAtomically(path: string, bytes: Uint8Array | string): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   const tmp = `${path}.${randomUUID()}.tmp`;
   await writeFile(tmp, bytes);

@@ -143,7 +143,11 @@ export class Verifier {
 
   /** Loads (and on first use converts) the models. */
   static async create(options: Partial<VerifierOptions> = {}): Promise<Verifier> {
-    const opts: VerifierOptions = { ...DEFAULT_VERIFIER_OPTIONS, registry: new ModelRegistry(), ...options };
+    // User-registered models (`faceverify models pull|add`) live in the model cache folder.
+    const registry =
+      options.registry ??
+      ModelRegistry.withUserModels(options.modelCacheDir ?? DEFAULT_VERIFIER_OPTIONS.modelCacheDir);
+    const opts: VerifierOptions = { ...DEFAULT_VERIFIER_OPTIONS, ...options, registry };
     const detManifest: DetectorManifest = opts.registry.detector(opts.detector);
     const embManifest: EmbedderManifest = opts.registry.embedder(opts.model);
     const load = async (name: string, source: DetectorManifest['stages']['pnet']) => {

@@ -17,7 +17,7 @@ function untilSignal(service: Service): Promise<number> {
       service.logger.info({ signal }, 'shutting down');
       const force = setTimeout(() => {
         service.logger.error('shutdown took too long; exiting');
-        resolve(1);
+        process.exit(1); // something still holds the event loop open: leave anyway
       }, 30_000);
       force.unref();
       service

@@ -3,6 +3,7 @@ import { verifierOptions } from '../../config/verifier-options.js';
 import { FaceVerifyError } from '../../errors.js';
 import { FACE_POLICIES, type FacePolicy } from '../../pipeline/select-face.js';
 import { createVerifier, type PerCallOptions, type Verifier } from '../../pipeline/verifier.js';
+import { DEFAULT_SESSION_OPTIONS } from '../../runtime/onnx-session.js';
 import { readInput } from '../read-input.js';
 import type { CommandContext } from './index.js';
 
@@ -30,7 +31,15 @@ export function perCallOptions(ctx: CommandContext): PerCallOptions {
 }
 
 export function verifierFor(ctx: CommandContext): Promise<Verifier> {
-  return createVerifier(verifierOptions(ctx.config));
+  const options = verifierOptions(ctx.config);
+  return createVerifier({
+    ...options,
+    session: {
+      ...DEFAULT_SESSION_OPTIONS,
+      ...options.session,
+      onWarning: (message) => process.stderr.write(`warning: ${message}\n`),
+    },
+  });
 }
 
 export function inputBytes(ctx: CommandContext, input: string): Promise<Uint8Array> {

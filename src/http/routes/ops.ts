@@ -131,6 +131,18 @@ export const opsRoutes: FastifyPluginAsync<OpsRouteOptions> = async (app, opts) 
         description:
           'JSON by default. Prometheus text format when the client asks for text/plain or OpenMetrics (as Prometheus does).',
         produces: ['application/json', 'text/plain'],
+        response: {
+          200: Type.Object(
+            {
+              system: Type.Object({}, { additionalProperties: true }),
+              tasks: Type.Object({}, { additionalProperties: true }),
+              performance: Type.Object({}, { additionalProperties: true }),
+              queue: Type.Object({}, { additionalProperties: true }),
+              caches: Type.Object({}, { additionalProperties: true }),
+            },
+            { description: 'JSON; with Accept: text/plain, Prometheus text instead' },
+          ),
+        },
       },
     },
     async (request, reply) => {
@@ -142,15 +154,52 @@ export const opsRoutes: FastifyPluginAsync<OpsRouteOptions> = async (app, opts) 
     },
   );
 
+  const CacheStatsSchema = Type.Object(
+    {
+      backend: Type.String(),
+      hits: Type.Number(),
+      misses: Type.Number(),
+      size: Type.Number(),
+      evictions: Type.Number(),
+      hit_ratio: Type.Number(),
+    },
+    { additionalProperties: true },
+  );
+  const CacheStatsOrError = Type.Union([CacheStatsSchema, Type.Object({ error: Type.String() })]);
+
   app.get(
     '/metrics/cache',
-    { schema: { summary: 'Hits, misses, size, evictions and hit ratio of both caches' } },
+    {
+      schema: {
+        summary: 'Hits, misses, size, evictions and hit ratio of both caches',
+        response: {
+          200: Type.Object(
+            { embeddings: CacheStatsOrError, results: CacheStatsOrError },
+            { additionalProperties: true },
+          ),
+        },
+      },
+    },
     async () => Object.fromEntries((await opts.metrics.cacheStats()).map((c) => [c.name, c.stats])),
   );
 
   app.get(
     '/metrics/redis',
-    { schema: { summary: 'Redis INFO summary, when Redis is configured' } },
+    {
+      schema: {
+        summary: 'Redis INFO summary, when Redis is configured',
+        response: {
+          200: Type.Object(
+            { configured: Type.Boolean(), message: Type.Optional(Type.String()) },
+            {
+              additionalProperties: true,
+              description: 'With Redis: version, memory, clients, hits, evictions …',
+            },
+          ),
+          503: ErrorBody,
+        },
+      },
+    },
     async () => {
       if (!opts.redis) return { configured: false, message: 'Redis is not configured (REDIS_URL is empty)' };
       let info: string;

@@ -35,11 +35,22 @@ export const BatchBody = Type.Object(
 );
 export type BatchBody = Static<typeof BatchBody>;
 
-export const TaskCreated = Type.Object({
-  task_id: Type.String({ format: 'uuid' }),
-  status: Type.Literal('PENDING'),
-  message: Type.String(),
-});
+export const TaskCreated = Type.Object(
+  {
+    task_id: Type.String({ format: 'uuid' }),
+    status: Type.Literal('PENDING'),
+    message: Type.String(),
+  },
+  {
+    examples: [
+      {
+        task_id: '3e889a59-0f76-4768-a3b2-9786dba4e36f',
+        status: 'PENDING',
+        message: 'Task created successfully',
+      },
+    ],
+  },
+);
 
 export const TaskStatus = Type.Object(
   {

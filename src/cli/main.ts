@@ -77,6 +77,8 @@ export async function main(argv: string[]): Promise<number> {
         concurrency: { type: 'string' },
         'fallback-min-face': { type: 'string' },
         'no-worker': { type: 'boolean', default: false },
+        alignment: { type: 'string' },
+        margin: { type: 'string' },
         // models pull | add | calibrate
         from: { type: 'string' },
         url: { type: 'string' },

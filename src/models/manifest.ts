@@ -60,6 +60,12 @@ export interface EmbedderManifest {
   calibration: PlattCalibration;
   /** Average the embedding with the embedding of the mirrored crop (test-time augmentation). */
   flip: boolean;
+  /**
+   * How the face is brought into the input. `landmarks` (default): a similarity transform of the five
+   * landmarks onto `template`. `box`: the detector's box grown by `margin` pixels of the output (split
+   * over both sides, as facenet-pytorch's `extract_face` does), stretched to the input square.
+   */
+  alignment?: { kind: 'landmarks' } | { kind: 'box'; margin: number };
   /** Where a user-registered model came from (`faceverify models pull|add`); absent for built-ins. */
   origin?: ModelOrigin;
 }

@@ -64,6 +64,15 @@ export const UserManifestSchema = Type.Object(
       { additionalProperties: false },
     ),
     flip: Type.Boolean(),
+    alignment: Type.Optional(
+      Type.Union([
+        Type.Object({ kind: Type.Literal('landmarks') }, { additionalProperties: false }),
+        Type.Object(
+          { kind: Type.Literal('box'), margin: Type.Number({ minimum: 0, maximum: 1024 }) },
+          { additionalProperties: false },
+        ),
+      ]),
+    ),
     origin: Type.Optional(
       Type.Object(
         {

@@ -11,6 +11,7 @@
  * [N, D]. With `flip`, the mirrored crop is embedded in the same batch and the two unit vectors are
  * averaged (test-time augmentation), then the sum is L2-normalised.
  */
+import type { Box } from '../core/box.js';
 import { l2Normalize } from '../core/similarity.js';
 import { estimateSimilarity, type Affine, type Point } from '../core/similarity-transform.js';
 import { warpAffineToTensor, type InterleavedImage } from '../core/warp-affine.js';
@@ -21,6 +22,25 @@ import type { InferenceSession } from '../runtime/onnx-session.js';
 export interface FaceToEmbed {
   image: InterleavedImage;
   landmarks: readonly Point[];
+  /** The detector's box (continuous pixel coordinates), for models aligned by box. */
+  box?: Box;
+}
+
+/**
+ * The transform of a box crop: the box grown by `margin` output pixels (facenet-pytorch's
+ * `extract_face`: margin · box size / (size − margin), half on each side), stretched onto size × size.
+ */
+export function boxTransform(box: Box, margin: number, size: number): Affine {
+  const w = box.x2 - box.x1;
+  const h = box.y2 - box.y1;
+  const mx = (margin * w) / (size - margin) / 2;
+  const my = (margin * h) / (size - margin) / 2;
+  const x1 = box.x1 - mx;
+  const y1 = box.y1 - my;
+  const sx = size / (w + 2 * mx);
+  const sy = size / (h + 2 * my);
+  // Continuous box coordinates → OpenCV pixel-centre indices on both sides.
+  return [sx, 0, (0.5 - x1) * sx - 0.5, 0, sy, (0.5 - y1) * sy - 0.5];
 }
 
 /** The transform from image pixels to the model's input pixels for a face's landmarks. */
@@ -54,8 +74,18 @@ export class Embedder {
     const per = 3 * size * size;
     const n = faces.length * copies;
     const data = new Float32Array(n * per);
+    const alignment = this.manifest.alignment ?? { kind: 'landmarks' };
     faces.forEach((face, i) => {
-      const m = alignmentTransform(face.landmarks, template);
+      if (alignment.kind === 'box' && !face.box) {
+        throw new FaceVerifyError(
+          'INTERNAL_ERROR',
+          `${this.manifest.name} is aligned by box, but no box was given`,
+        );
+      }
+      const m =
+        alignment.kind === 'box' && face.box
+          ? boxTransform(face.box, alignment.margin, size)
+          : alignmentTransform(face.landmarks, template);
       for (let k = 0; k < copies; k++) {
         const offset = (i * copies + k) * per;
         warpAffineToTensor(face.image, m, size, size, {

@@ -241,7 +241,7 @@ export class Verifier {
     const d = await this.detectOne(bytes, options.facePolicy ?? this.options.facePolicy);
     const t = performance.now();
     const [embedding] = await this.embedder.embed([
-      { image: { ...d.image, channels: 3 }, landmarks: d.face.landmarks },
+      { image: { ...d.image, channels: 3 }, landmarks: d.face.landmarks, box: d.face.box },
     ]);
     return {
       face: reportFace(d.face, d.image.scale),
@@ -272,8 +272,12 @@ export class Verifier {
     // Two runs side by side rather than one batch of four: ONNX Runtime runs each on its own thread,
     // so on two cores the pair takes about the time of one (measured in bench/core.ts).
     const [[ea], [eb]] = await Promise.all([
-      this.embedder.embed([{ image: { ...da.image, channels: 3 }, landmarks: da.face.landmarks }]),
-      this.embedder.embed([{ image: { ...db.image, channels: 3 }, landmarks: db.face.landmarks }]),
+      this.embedder.embed([
+        { image: { ...da.image, channels: 3 }, landmarks: da.face.landmarks, box: da.face.box },
+      ]),
+      this.embedder.embed([
+        { image: { ...db.image, channels: 3 }, landmarks: db.face.landmarks, box: db.face.box },
+      ]),
     ]);
     return {
       ...this.compare(ea as Float32Array, eb as Float32Array, options.threshold),

@@ -30,7 +30,7 @@ import { createSession } from '../../runtime/onnx-session.js';
 import type { Command, CommandContext } from './index.js';
 
 const USAGE = `Usage: faceverify models list|prepare
-       faceverify models pull facenet-vggface2 [--from FILE] [--url URL] [--sha256 HEX]
+       faceverify models pull facenet-vggface2 [--from FILE] [--url URL] [--sha256 HEX] [--alignment box --margin PX]
        faceverify models add NAME --onnx FILE --input N --norm arcface|facenet|mobilefacenet|raw --template arcface112 [--embedding-size D] [--channels RGB|BGR] [--threshold T] [--license TEXT] [--description TEXT]
        faceverify models remove NAME
        faceverify models calibrate NAME --report report.json`;
@@ -174,6 +174,12 @@ async function pull(ctx: CommandContext, cacheDir: string): Promise<number> {
   const [, name, ...extra] = ctx.args;
   if (!name || extra.length > 0) throw usage();
   if (ctx.options.from && ctx.options.url) throw usage('--from and --url exclude each other');
+  const align = ctx.options.alignment;
+  if (align !== undefined && align !== 'box' && align !== 'landmarks')
+    throw usage('--alignment is box or landmarks');
+  const margin = Number(ctx.options.margin ?? 0);
+  if (!Number.isFinite(margin) || margin < 0 || margin >= 160)
+    throw usage('--margin is 0 to 159 output pixels');
   const bar = progressBar(name);
   let result;
   try {
@@ -183,6 +189,9 @@ async function pull(ctx: CommandContext, cacheDir: string): Promise<number> {
       url: ctx.options.url,
       sha256: ctx.options.sha256,
       onProgress: bar.update,
+      ...(ctx.options.alignment === 'box'
+        ? { alignment: { kind: 'box' as const, margin: Number(ctx.options.margin ?? 0) } }
+        : {}),
     });
   } finally {
     bar.done();

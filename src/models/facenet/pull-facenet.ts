@@ -65,6 +65,11 @@ export interface PullOptions {
   /** Expect this sha256 instead of the published one. */
   sha256?: string;
   onProgress?: (received: number, total: number | undefined) => void;
+  /**
+   * `box` registers the reference service's crop (the MTCNN box plus `margin` output pixels, resized
+   * to 160) as `<name>-box`, next to our five-point alignment; measure both with `faceverify eval`.
+   */
+  alignment?: { kind: 'landmarks' } | { kind: 'box'; margin: number };
 }
 
 export interface PullResult {
@@ -101,7 +106,9 @@ export async function pullFacenet(name: string, options: PullOptions): Promise<P
       available: Object.keys(FACENET_CHECKPOINTS),
     });
   }
-  checkUserModelName(name);
+  const alignment = options.alignment ?? { kind: 'landmarks' as const };
+  const registeredName = alignment.kind === 'box' ? `${name}-box` : name;
+  checkUserModelName(registeredName);
   const expected = options.sha256?.toLowerCase() ?? entry.sha256;
   if (expected !== null && !/^[0-9a-f]{64}$/.test(expected)) {
     throw new FaceVerifyError('INVALID_INPUT', '--sha256 must be 64 hexadecimal digits');
@@ -122,12 +129,15 @@ export async function pullFacenet(name: string, options: PullOptions): Promise<P
   const format = checkpointFormat(bytes);
   const built = buildInceptionResnetV1(readTorchCheckpoint(bytes), { inputSize: 160, name });
   const onnxSha = sha256(built.onnx);
-  const onnxPath = join(userModelsDir(options.cacheDir), userModelFileName(name, onnxSha));
+  const onnxPath = join(userModelsDir(options.cacheDir), userModelFileName(registeredName, onnxSha));
   await writeAtomically(onnxPath, built.onnx);
   const manifest: EmbedderManifest = {
     kind: 'embedder',
-    name,
-    description: entry.description,
+    name: registeredName,
+    description:
+      alignment.kind === 'box'
+        ? `${entry.description} (box crop, margin ${alignment.margin})`
+        : entry.description,
     license: entry.license,
     source: { format: 'onnx', path: onnxPath, sha256: onnxSha },
     inputSize: built.inputSize,
@@ -137,6 +147,7 @@ export async function pullFacenet(name: string, options: PullOptions): Promise<P
     threshold: UNCALIBRATED_THRESHOLD,
     calibration: uncalibrated(),
     flip: true,
+    ...(alignment.kind === 'box' ? { alignment } : {}),
     origin: {
       kind: 'pull',
       from,

@@ -183,7 +183,7 @@ export async function createService(
   let fetchUrl: ImageFetcher | undefined;
   if (role !== 'api') {
     // Built-in models plus those registered with `faceverify models pull|add` (a bad manifest is skipped).
-    const registry = ModelRegistry.withUserModels(config.modelCacheDir || DEFAULT_MODEL_CACHE_DIR);
+    const registry = await ModelRegistry.withUserModels(config.modelCacheDir || DEFAULT_MODEL_CACHE_DIR);
     for (const p of registry.problems) logger.warn(p, 'model manifest skipped');
     const threshold = configuredThreshold(config, logger, registry.embedder(config.model).threshold);
     const options = verifierOptions(config);

@@ -1,10 +1,13 @@
 /** CLI inputs are file paths or http(s) URLs; both become bytes for the pipeline. */
 import { readFile } from 'node:fs/promises';
 import { FaceVerifyError } from '../errors.js';
-import { DEFAULT_FETCH_OPTIONS, fetchImage } from '../fetch/fetch-image.js';
 
 export async function readInput(input: string, maxBytes: number): Promise<Uint8Array> {
-  if (/^https?:\/\//i.test(input)) return fetchImage(input, { ...DEFAULT_FETCH_OPTIONS, maxBytes });
+  if (/^https?:\/\//i.test(input)) {
+    // Loaded on use: undici is not needed (nor paid for at start-up) for local files.
+    const { DEFAULT_FETCH_OPTIONS, fetchImage } = await import('../fetch/fetch-image.js');
+    return fetchImage(input, { ...DEFAULT_FETCH_OPTIONS, maxBytes });
+  }
   try {
     const bytes = await readFile(input);
     if (bytes.byteLength > maxBytes) {

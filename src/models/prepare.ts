@@ -14,8 +14,6 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FaceVerifyError } from '../errors.js';
 import type { ModelSource } from './manifest.js';
-import { readTflite } from './tflite/tflite-reader.js';
-import { tfliteToOnnx } from './tflite/tflite-to-onnx.js';
 
 /** Bump when the converter's output changes, to invalidate cached conversions. */
 export const CONVERTER_VERSION = 2;
@@ -65,8 +63,13 @@ async function readSource(source: ModelSource, name: string): Promise<Uint8Array
   return bytes;
 }
 
-function convert(source: ModelSource, name: string, bytes: Uint8Array): Uint8Array {
+/** The converter (and protobuf) load only on a cache miss: a prepared install starts without them. */
+async function convert(source: ModelSource, name: string, bytes: Uint8Array): Promise<Uint8Array> {
   if (source.format === 'onnx') return bytes;
+  const [{ readTflite }, { tfliteToOnnx }] = await Promise.all([
+    import('./tflite/tflite-reader.js'),
+    import('./tflite/tflite-to-onnx.js'),
+  ]);
   return tfliteToOnnx(readTflite(bytes), { name, dynamicSpatial: source.dynamicSpatial ?? false });
 }
 
@@ -114,7 +117,7 @@ export async function prepareModel(
       // Not cached there yet.
     }
   }
-  const onnx = convert(source, name, await readSource(source, name));
+  const onnx = await convert(source, name, await readSource(source, name));
   for (const dir of [cacheDir, join(tmpdir(), 'faceverify-models')]) {
     try {
       await writeAtomically(join(dir, file), onnx);

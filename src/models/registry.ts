@@ -11,8 +11,11 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
-import { Type, type Static } from 'typebox';
-import { Value } from 'typebox/value';
+import { MODEL_NAME_PATTERN } from './model-name.js';
+import type { Value as ValueType } from 'typebox/value';
+import type { UserManifest, UserManifestSchema as UserManifestSchemaType } from './user-manifest-schema.js';
+
+export { MODEL_NAME_PATTERN };
 import { FaceVerifyError } from '../errors.js';
 import { MOBILEFACENET, MTCNN } from './builtin.js';
 import type { DetectorManifest, EmbedderManifest, ModelManifest } from './manifest.js';
@@ -20,76 +23,21 @@ import { writeAtomically } from './prepare.js';
 
 /** Folder of user-registered models inside the model cache folder. */
 export const USER_MODELS_FOLDER = 'user-models';
-/** Lower-case letters, digits, `.`, `_`, `-`; safe as a file name and in an environment variable. */
-export const MODEL_NAME_PATTERN = '^[a-z0-9][a-z0-9._-]{0,63}$';
 const MAX_MANIFEST_BYTES = 1024 * 1024;
 
-const Point = Type.Tuple([Type.Number(), Type.Number()]);
+/** The schema module (typebox costs ~0.2 s to import): loaded only when a user manifest exists. */
+interface Schema {
+  Value: typeof ValueType;
+  UserManifestSchema: typeof UserManifestSchemaType;
+}
 
-/** The JSON file of a user-registered embedder: an {@link EmbedderManifest} with an ONNX source. */
-export const UserManifestSchema = Type.Object(
-  {
-    kind: Type.Literal('embedder'),
-    name: Type.String({ pattern: MODEL_NAME_PATTERN }),
-    description: Type.String({ maxLength: 1000 }),
-    license: Type.String({ maxLength: 1000 }),
-    source: Type.Object(
-      {
-        format: Type.Literal('onnx'),
-        /** A file name beside the manifest, or an absolute path. */
-        path: Type.String({ minLength: 1, maxLength: 4096 }),
-        sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }),
-      },
-      { additionalProperties: false },
-    ),
-    inputSize: Type.Integer({ minimum: 16, maximum: 1024 }),
-    normalization: Type.Object(
-      {
-        mean: Type.Number(),
-        std: Type.Number({ exclusiveMinimum: 0 }),
-        channels: Type.Union([Type.Literal('RGB'), Type.Literal('BGR')]),
-      },
-      { additionalProperties: false },
-    ),
-    template: Type.Array(Point, { minItems: 5, maxItems: 5 }),
-    embeddingSize: Type.Integer({ minimum: 1, maximum: 65536 }),
-    threshold: Type.Number({ minimum: -1, maximum: 1 }),
-    calibration: Type.Object(
-      {
-        method: Type.Literal('platt'),
-        a: Type.Number(),
-        b: Type.Number(),
-        fittedOn: Type.String({ maxLength: 1000 }),
-      },
-      { additionalProperties: false },
-    ),
-    flip: Type.Boolean(),
-    alignment: Type.Optional(
-      Type.Union([
-        Type.Object({ kind: Type.Literal('landmarks') }, { additionalProperties: false }),
-        Type.Object(
-          { kind: Type.Literal('box'), margin: Type.Number({ minimum: 0, maximum: 1024 }) },
-          { additionalProperties: false },
-        ),
-      ]),
-    ),
-    origin: Type.Optional(
-      Type.Object(
-        {
-          kind: Type.Union([Type.Literal('pull'), Type.Literal('add')]),
-          from: Type.String({ maxLength: 4096 }),
-          sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }),
-          converter: Type.Optional(Type.String({ maxLength: 200 })),
-          addedAt: Type.String({ maxLength: 64 }),
-        },
-        { additionalProperties: false },
-      ),
-    ),
-  },
-  { additionalProperties: false },
-);
-
-export type UserManifest = Static<typeof UserManifestSchema>;
+async function loadSchema(): Promise<Schema> {
+  const [{ Value }, { UserManifestSchema }] = await Promise.all([
+    import('typebox/value'),
+    import('./user-manifest-schema.js'),
+  ]);
+  return { Value, UserManifestSchema };
+}
 
 /** A user manifest that could not be loaded. */
 export interface RegistryProblem {
@@ -103,7 +51,7 @@ export function userModelsDir(cacheDir: string): string {
 }
 
 /** Schema errors as one line each (`/path: message`), at most `max`. */
-function schemaErrors(value: unknown, max = 5): string[] {
+function schemaErrors({ Value, UserManifestSchema }: Schema, value: unknown, max = 5): string[] {
   const seen = new Set<string>();
   for (const e of Value.Errors(UserManifestSchema, value)) {
     seen.add(`${e.instancePath || '/'}: ${e.message}`);
@@ -116,11 +64,11 @@ function schemaErrors(value: unknown, max = 5): string[] {
  * Checks a parsed user manifest and resolves its model path against `dir`.
  *
  * @example
- * const manifest = parseUserManifest(JSON.parse(text), '/cache/user-models');
+ * const manifest = parseUserManifest(await loadSchema(), JSON.parse(text), '/cache/user-models');
  */
-export function parseUserManifest(value: unknown, dir: string): EmbedderManifest {
-  if (!Value.Check(UserManifestSchema, value)) {
-    throw new FaceVerifyError('MODEL_INVALID', `invalid manifest: ${schemaErrors(value).join('; ')}`);
+export function parseUserManifest(schema: Schema, value: unknown, dir: string): EmbedderManifest {
+  if (!schema.Value.Check(schema.UserManifestSchema, value)) {
+    throw new FaceVerifyError('MODEL_INVALID', `invalid manifest: ${schemaErrors(schema, value).join('; ')}`);
   }
   const m = value;
   const path = isAbsolute(m.source.path) ? m.source.path : resolve(dir, m.source.path);
@@ -151,20 +99,22 @@ export class ModelRegistry {
    * const registry = ModelRegistry.withUserModels(config.modelCacheDir || DEFAULT_MODEL_CACHE_DIR);
    * for (const p of registry.problems) logger.warn(p, 'model manifest skipped');
    */
-  static withUserModels(cacheDir: string, builtins?: ModelManifest[]): ModelRegistry {
+  static async withUserModels(cacheDir: string, builtins?: ModelManifest[]): Promise<ModelRegistry> {
     const registry = new ModelRegistry(builtins);
-    registry.loadUserModels(userModelsDir(cacheDir));
+    await registry.loadUserModels(userModelsDir(cacheDir));
     return registry;
   }
 
   /** Loads every `*.json` manifest of a folder (a missing folder has none). */
-  loadUserModels(dir: string): void {
+  async loadUserModels(dir: string): Promise<void> {
     let files: string[];
     try {
       files = readdirSync(dir).filter((f) => f.endsWith('.json'));
     } catch {
       return;
     }
+    if (files.length === 0) return;
+    const schema = await loadSchema();
     for (const file of files.sort()) {
       const path = join(dir, file);
       try {
@@ -177,7 +127,7 @@ export class ModelRegistry {
             cause: err,
           });
         }
-        const manifest = parseUserManifest(json, dir);
+        const manifest = parseUserManifest(schema, json, dir);
         if (`${manifest.name}.json` !== file) throw new Error(`names the model "${manifest.name}"`);
         if (this.builtins.has(manifest.name)) throw new Error(`"${manifest.name}" is a built-in model`);
         this.register(manifest);
@@ -263,9 +213,10 @@ export async function saveUserModel(cacheDir: string, manifest: EmbedderManifest
     threshold: manifest.threshold,
     calibration: manifest.calibration,
     flip: manifest.flip,
+    ...(manifest.alignment ? { alignment: manifest.alignment } : {}),
     ...(manifest.origin ? { origin: manifest.origin } : {}),
   };
-  parseUserManifest(json, dir); // never write a file the loader would refuse
+  parseUserManifest(await loadSchema(), json, dir); // never write a file the loader would refuse
   const path = join(dir, `${manifest.name}.json`);
   await writeAtomically(path, `${JSON.stringify(json, null, 2)}\n`);
   await removeStaleFiles(dir, manifest.name, file);

@@ -146,7 +146,7 @@ export class Verifier {
     // User-registered models (`faceverify models pull|add`) live in the model cache folder.
     const registry =
       options.registry ??
-      ModelRegistry.withUserModels(options.modelCacheDir ?? DEFAULT_VERIFIER_OPTIONS.modelCacheDir);
+      (await ModelRegistry.withUserModels(options.modelCacheDir ?? DEFAULT_VERIFIER_OPTIONS.modelCacheDir));
     const opts: VerifierOptions = { ...DEFAULT_VERIFIER_OPTIONS, ...options, registry };
     const detManifest: DetectorManifest = opts.registry.detector(opts.detector);
     const embManifest: EmbedderManifest = opts.registry.embedder(opts.model);

@@ -1,14 +1,5 @@
 /** The CLI's commands by name. */
 import type { Config } from '../../config/config.js';
-import { configCommand } from './config.js';
-import { detectCommand } from './detect.js';
-import { evalCommand } from './eval.js';
-import { embedCommand } from './embed.js';
-import { modelsCommand } from './models.js';
-import { selfCheckCommand } from './self-check.js';
-import { serveCommand, workerCommand } from './serve.js';
-import { verifyCommand } from './verify.js';
-
 export interface CommandContext {
   args: string[];
   json: boolean;
@@ -24,14 +15,23 @@ export interface CommandContext {
 /** A command returns the process exit code. */
 export type Command = (ctx: CommandContext) => Promise<number>;
 
+/**
+ * Commands load on use: `verify` should not pay for Fastify, BullMQ and ioredis at start-up (the
+ * CLI's cold start is part of the product; see docs/performance.md).
+ */
+const lazy =
+  (load: () => Promise<Command>): Command =>
+  async (ctx) =>
+    (await load())(ctx);
+
 export const commands: Record<string, Command> = {
-  verify: verifyCommand,
-  detect: detectCommand,
-  embed: embedCommand,
-  eval: evalCommand,
-  models: modelsCommand,
-  config: configCommand,
-  'self-check': selfCheckCommand,
-  serve: serveCommand,
-  worker: workerCommand,
+  verify: lazy(async () => (await import('./verify.js')).verifyCommand),
+  detect: lazy(async () => (await import('./detect.js')).detectCommand),
+  embed: lazy(async () => (await import('./embed.js')).embedCommand),
+  eval: lazy(async () => (await import('./eval.js')).evalCommand),
+  models: lazy(async () => (await import('./models.js')).modelsCommand),
+  config: lazy(async () => (await import('./config.js')).configCommand),
+  'self-check': lazy(async () => (await import('./self-check.js')).selfCheckCommand),
+  serve: lazy(async () => (await import('./serve.js')).serveCommand),
+  worker: lazy(async () => (await import('./serve.js')).workerCommand),
 };

@@ -391,7 +391,7 @@ async function calibrate(ctx: CommandContext, registry: ModelRegistry, cacheDir:
 export const modelsCommand: Command = async (ctx) => {
   const sub = ctx.args[0];
   const cacheDir = verifierOptions(ctx.config).modelCacheDir ?? DEFAULT_MODEL_CACHE_DIR;
-  const registry = ModelRegistry.withUserModels(cacheDir);
+  const registry = await ModelRegistry.withUserModels(cacheDir);
   switch (sub) {
     case 'list':
       return listModels(ctx, registry);

@@ -57,7 +57,7 @@ describe('user model manifests', () => {
     const path = await saveUserModel(cacheDir, m);
     const onDisk = JSON.parse(await readFile(path, 'utf8')) as { source: { path: string } };
     expect(onDisk.source.path).toBe(userModelFileName('tiny-arcface', HASH));
-    const registry = ModelRegistry.withUserModels(cacheDir);
+    const registry = await ModelRegistry.withUserModels(cacheDir);
     expect(registry.problems).toEqual([]);
     expect(registry.embedder('tiny-arcface')).toEqual(m);
     expect(registry.isBuiltin('tiny-arcface')).toBe(false);
@@ -83,7 +83,7 @@ describe('user model manifests', () => {
         source: { format: 'onnx', path: 'x.onnx', sha256: HASH },
       }),
     );
-    const registry = ModelRegistry.withUserModels(cacheDir);
+    const registry = await ModelRegistry.withUserModels(cacheDir);
     expect(registry.embedder('good').embeddingSize).toBe(64);
     expect(registry.embedder('mobilefacenet').embeddingSize).toBe(192); // the built-in, not the impostor
     const problems: Record<string, string> = Object.fromEntries(
@@ -101,8 +101,8 @@ describe('user model manifests', () => {
     expect(problems['mobilefacenet.json']).toMatch(/built-in/);
   });
 
-  it('a missing folder means no user models, not an error', () => {
-    const registry = ModelRegistry.withUserModels(join(cacheDir, 'nope'));
+  it('a missing folder means no user models, not an error', async () => {
+    const registry = await ModelRegistry.withUserModels(join(cacheDir, 'nope'));
     expect(registry.problems).toEqual([]);
     expect(registry.list().map((m) => m.name)).toEqual(['mtcnn', 'mobilefacenet']);
   });

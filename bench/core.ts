@@ -16,24 +16,10 @@ import { decodeImage } from '../src/pipeline/decode.js';
 import { createVerifier } from '../src/pipeline/verifier.js';
 import { MOBILEFACENET, MTCNN } from '../src/models/builtin.js';
 import { FACES_DIR } from './faces-dir.js';
+import { stats } from './stats.js';
 
 const runs = Number(process.argv[process.argv.indexOf('--runs') + 1] || 30);
 const warmup = 5;
-
-interface Stats {
-  median: number;
-  p90: number;
-  p99: number;
-  min: number;
-  n: number;
-}
-
-export function stats(samples: number[]): Stats {
-  const s = [...samples].sort((a, b) => a - b);
-  const q = (p: number): number => s[Math.min(s.length - 1, Math.floor(p * s.length))] as number;
-  const r = (v: number): number => Math.round(v * 100) / 100;
-  return { median: r(q(0.5)), p90: r(q(0.9)), p99: r(q(0.99)), min: r(s[0] as number), n: s.length };
-}
 
 async function time(fn: () => Promise<unknown>): Promise<number[]> {
   for (let i = 0; i < warmup; i++) await fn();

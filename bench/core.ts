@@ -16,7 +16,7 @@ import { decodeImage } from '../src/pipeline/decode.js';
 import { createVerifier } from '../src/pipeline/verifier.js';
 import { MOBILEFACENET, MTCNN } from '../src/models/builtin.js';
 import { FACES_DIR } from './faces-dir.js';
-import { stats } from './stats.js';
+import { stats, type Stats } from './stats.js';
 
 const runs = Number(process.argv[process.argv.indexOf('--runs') + 1] || 30);
 const warmup = 5;

@@ -13,6 +13,7 @@ import { performance } from 'node:perf_hooks';
 import sharp from 'sharp';
 import { cosineSimilarity } from '../src/core/similarity.js';
 import { decodeImage } from '../src/pipeline/decode.js';
+import type { Embedder } from '../src/pipeline/embedder.js';
 import { createVerifier } from '../src/pipeline/verifier.js';
 import { MOBILEFACENET, MTCNN } from '../src/models/builtin.js';
 import { FACES_DIR } from './faces-dir.js';
@@ -58,13 +59,13 @@ for (const [label, bytes] of Object.entries(images)) {
   const face = faces[0];
   if (!face) throw new Error(`no face in ${label}`);
   const toEmbed = [{ image: rgb, landmarks: face.landmarks }];
-  const batch = verifier.embedder.alignBatch(toEmbed);
-  const [e] = await verifier.embedder.embedAligned(batch, 1);
+  const batch = (verifier.members[0] as Embedder).alignBatch(toEmbed);
+  const [e] = await (verifier.members[0] as Embedder).embedAligned(batch, 1);
   perImage[label] = {
     decode: stats(await time(() => decodeImage(bytes, verifier.options.decode))),
     detect: stats(await time(() => verifier.detector.detect(rgb, verifier.options.detect))),
-    align: stats(await time(async () => verifier.embedder.alignBatch(toEmbed))),
-    embed: stats(await time(() => verifier.embedder.embedAligned(batch, 1))),
+    align: stats(await time(async () => (verifier.members[0] as Embedder).alignBatch(toEmbed))),
+    embed: stats(await time(() => (verifier.members[0] as Embedder).embedAligned(batch, 1))),
     compare: stats(await time(async () => cosineSimilarity(e as Float32Array, e as Float32Array))),
     'analyze (all stages)': stats(await time(() => verifier.analyze(bytes, { facePolicy: 'largest' }))),
   };

@@ -185,7 +185,7 @@ export async function createService(
     // Built-in models plus those registered with `faceverify models pull|add` (a bad manifest is skipped).
     const registry = await ModelRegistry.withUserModels(config.modelCacheDir || DEFAULT_MODEL_CACHE_DIR);
     for (const p of registry.problems) logger.warn(p, 'model manifest skipped');
-    const threshold = configuredThreshold(config, logger, registry.embedder(config.model).threshold);
+    const threshold = configuredThreshold(config, logger, registry.scorer(config.model).threshold);
     const options = verifierOptions(config);
     verifier = await createVerifier({
       ...options,

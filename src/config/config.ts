@@ -76,7 +76,7 @@ export const SCHEMA = {
   model: setting({
     env: 'MODEL',
     default: 'mobilefacenet',
-    doc: 'Embedding model (see `faceverify models list`)',
+    doc: 'Embedding model: mobilefacenet (= fast), accurate (MobileFaceNet + dlib fusion), dlib-resnet, or one you registered',
     parse: str,
   }),
   modelCacheDir: setting({

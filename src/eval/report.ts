@@ -243,7 +243,7 @@ export function reportMarkdown(r: EvalReport): string {
         ['images', `\`${r.imagesDir}\` (${r.counts.images} distinct images, each embedded once)`],
         [
           'model',
-          `${r.model.name}, ${r.model.embeddingSize}-d${r.model.flip ? ', flip-averaged' : ''}, source sha256 \`${r.model.sha256.slice(0, 16)}…\``,
+          `${r.model.name}, ${r.model.embeddingSize}-d${r.model.flip ? ', flip-averaged' : ''}, ${r.model.sha256 ? `source sha256 \`${r.model.sha256.slice(0, 16)}…\`` : 'an ensemble of models'}`,
         ],
         [
           'face policy',

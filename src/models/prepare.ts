@@ -66,6 +66,14 @@ async function readSource(source: ModelSource, name: string): Promise<Uint8Array
 /** The converter (and protobuf) load only on a cache miss: a prepared install starts without them. */
 async function convert(source: ModelSource, name: string, bytes: Uint8Array): Promise<Uint8Array> {
   if (source.format === 'onnx') return bytes;
+  if (source.format === 'tfjs') {
+    const { tfjsToOnnx } = await import('./tfjs/tfjs-to-onnx.js');
+    return tfjsToOnnx(bytes, resolveSourcePath(source), {
+      name,
+      architecture: source.architecture ?? '',
+      shardSha256: source.shards ?? {},
+    });
+  }
   const [{ readTflite }, { tfliteToOnnx }] = await Promise.all([
     import('./tflite/tflite-reader.js'),
     import('./tflite/tflite-to-onnx.js'),

@@ -17,8 +17,9 @@ import type { UserManifest, UserManifestSchema as UserManifestSchemaType } from 
 
 export { MODEL_NAME_PATTERN };
 import { FaceVerifyError } from '../errors.js';
-import { MOBILEFACENET, MTCNN } from './builtin.js';
-import type { DetectorManifest, EmbedderManifest, ModelManifest } from './manifest.js';
+import { ACCURATE, MOBILEFACENET, MTCNN } from './builtin.js';
+import { DLIB_RESNET } from './dlib-resnet.js';
+import type { DetectorManifest, EmbedderManifest, EnsembleManifest, ModelManifest } from './manifest.js';
 import { writeAtomically } from './prepare.js';
 
 /** Folder of user-registered models inside the model cache folder. */
@@ -85,7 +86,7 @@ export class ModelRegistry {
   /** User manifests that were skipped, with the reason. */
   readonly problems: RegistryProblem[] = [];
 
-  constructor(manifests: ModelManifest[] = [MTCNN, MOBILEFACENET]) {
+  constructor(manifests: ModelManifest[] = [MTCNN, MOBILEFACENET, DLIB_RESNET, ACCURATE]) {
     for (const m of manifests) {
       this.register(m);
       this.builtins.add(m.name);
@@ -158,14 +159,23 @@ export class ModelRegistry {
 
   embedder(name: string): EmbedderManifest {
     const m = this.models.get(name);
-    if (!m || m.kind !== 'embedder') {
-      throw new FaceVerifyError('MODEL_NOT_FOUND', `No embedding model named "${name}"`, {
-        available: this.list()
-          .filter((x) => x.kind === 'embedder')
-          .map((x) => x.name),
-      });
-    }
+    if (!m || m.kind !== 'embedder') throw this.notFound(name);
     return m;
+  }
+
+  /** What `MODEL` names: a single embedder or an ensemble of them (`fast` is `mobilefacenet`). */
+  scorer(name: string): EmbedderManifest | EnsembleManifest {
+    const m = this.models.get(name === 'fast' ? 'mobilefacenet' : name);
+    if (!m || m.kind === 'detector') throw this.notFound(name);
+    return m;
+  }
+
+  private notFound(name: string): FaceVerifyError {
+    return new FaceVerifyError('MODEL_NOT_FOUND', `No embedding model named "${name}"`, {
+      available: this.list()
+        .filter((x) => x.kind !== 'detector')
+        .map((x) => x.name),
+    });
   }
 }
 

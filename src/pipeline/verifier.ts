@@ -9,13 +9,19 @@ import { performance } from 'node:perf_hooks';
 import type { Box } from '../core/box.js';
 import type { Point } from '../core/similarity-transform.js';
 import { FaceVerifyError } from '../errors.js';
-import type { DetectorManifest, EmbedderManifest } from '../models/manifest.js';
+import type { DetectorManifest, EmbedderManifest, ModelSource } from '../models/manifest.js';
 import { prepareModel, DEFAULT_MODEL_CACHE_DIR } from '../models/prepare.js';
 import { ModelRegistry } from '../models/registry.js';
-import { createSession, DEFAULT_SESSION_OPTIONS, type SessionOptions } from '../runtime/onnx-session.js';
+import {
+  createSession,
+  DEFAULT_SESSION_OPTIONS,
+  type InferenceSession,
+  type SessionOptions,
+} from '../runtime/onnx-session.js';
 import { compareEmbeddings, type Comparison } from './compare.js';
 import { decodeImage, DEFAULT_DECODE_OPTIONS, type DecodedImage, type DecodeOptions } from './decode.js';
 import { Embedder } from './embedder.js';
+import { EnsembleEmbedder, type FaceEmbedder } from './ensemble-embedder.js';
 import {
   DEFAULT_DETECT_OPTIONS,
   MtcnnDetector,
@@ -138,7 +144,9 @@ export class Verifier {
   private constructor(
     readonly options: VerifierOptions,
     readonly detector: MtcnnDetector,
-    readonly embedder: Embedder,
+    readonly embedder: FaceEmbedder,
+    /** The single models behind `embedder` (one, or an ensemble's members). */
+    readonly members: readonly Embedder[],
   ) {}
 
   /** Loads (and on first use converts) the models. */
@@ -149,22 +157,28 @@ export class Verifier {
       (await ModelRegistry.withUserModels(options.modelCacheDir ?? DEFAULT_VERIFIER_OPTIONS.modelCacheDir));
     const opts: VerifierOptions = { ...DEFAULT_VERIFIER_OPTIONS, ...options, registry };
     const detManifest: DetectorManifest = opts.registry.detector(opts.detector);
-    const embManifest: EmbedderManifest = opts.registry.embedder(opts.model);
-    const load = async (name: string, source: DetectorManifest['stages']['pnet']) => {
+    const scorer = opts.registry.scorer(opts.model);
+    const memberManifests: EmbedderManifest[] =
+      scorer.kind === 'ensemble' ? scorer.members.map((m) => opts.registry.embedder(m.model)) : [scorer];
+    const load = async (name: string, source: ModelSource) => {
       const prepared = await prepareModel(name, source, opts.modelCacheDir);
       return createSession(prepared.onnx, opts.session);
     };
-    const [pnet, rnet, onet, emb] = await Promise.all([
+    const [pnet, rnet, onet, ...embs] = await Promise.all([
       load(`${detManifest.name}-pnet`, detManifest.stages.pnet),
       load(`${detManifest.name}-rnet`, detManifest.stages.rnet),
       load(`${detManifest.name}-onet`, detManifest.stages.onet),
-      load(embManifest.name, embManifest.source),
+      ...memberManifests.map((m) => load(m.name, m.source)),
     ]);
-    return new Verifier(
-      opts,
-      new MtcnnDetector(detManifest, { pnet, rnet, onet }),
-      new Embedder(embManifest, emb),
-    );
+    const members = memberManifests.map((m, i) => new Embedder(m, embs[i] as InferenceSession));
+    const embedder: FaceEmbedder =
+      scorer.kind === 'ensemble'
+        ? new EnsembleEmbedder(
+            scorer,
+            members.map((e, i) => ({ embedder: e, weight: scorer.members[i]?.weight ?? 0 })),
+          )
+        : (members[0] as Embedder);
+    return new Verifier(opts, new MtcnnDetector(detManifest, { pnet, rnet, onet }), embedder, members);
   }
 
   get modelName(): string {

@@ -43,6 +43,19 @@ describeWithFaces('faceverify CLI', () => {
     expect(typeof result.processing_time).toBe('number');
   });
 
+  it('MODEL=accurate (MobileFaceNet + dlib fusion) matches the same person and names itself', async () => {
+    const r = await cli('verify', obama, obama2, '--json');
+    expect(r.code).toBe(0);
+    const fused = await run(process.execPath, [BIN, 'verify', obama, biden, '--json'], {
+      env: { ...process.env, MODEL: 'accurate' },
+    });
+    expect(JSON.parse(fused.stdout)).toMatchObject({ model: 'accurate', is_match: false });
+    const same = await run(process.execPath, [BIN, 'verify', obama, obama2, '--json'], {
+      env: { ...process.env, MODEL: 'accurate' },
+    });
+    expect(JSON.parse(same.stdout)).toMatchObject({ model: 'accurate', is_match: true });
+  });
+
   it('verify prints a human answer for different people', async () => {
     const r = await cli('verify', obama, biden);
     expect(r.code).toBe(0);

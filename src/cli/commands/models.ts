@@ -49,7 +49,9 @@ const NORMALIZATIONS: Record<string, Omit<Normalization, 'channels'>> = {
 const TEMPLATES = ['arcface112'] as const;
 const MAX_ONNX_BYTES = 2 * 1024 * 1024 * 1024 - 1;
 
+/** The files behind a model; an ensemble has none of its own (its members are listed themselves). */
 function sources(m: ModelManifest): [string, ModelSource][] {
+  if (m.kind === 'ensemble') return [];
   return m.kind === 'detector'
     ? Object.entries(m.stages).map(([stage, s]) => [`${m.name}-${stage}`, s])
     : [[m.name, m.source]];

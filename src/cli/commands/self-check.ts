@@ -22,7 +22,9 @@ export const selfCheckCommand: Command = async (ctx) => {
     } catch (err) {
       noFace = err instanceof FaceVerifyError && err.code === 'NO_FACE';
     }
-    const { embedder } = verifier;
+    // The first single model (an ensemble's first member): enough to prove ONNX Runtime answers.
+    const embedder = verifier.members[0];
+    if (!embedder) throw new FaceVerifyError('MODEL_NOT_FOUND', 'No embedding model loaded');
     const size = embedder.manifest.inputSize;
     const image = {
       data: new Uint8Array(size * size * 3).map((_, i) => (i * 7) % 256),

@@ -104,7 +104,7 @@ describe('user model manifests', () => {
   it('a missing folder means no user models, not an error', async () => {
     const registry = await ModelRegistry.withUserModels(join(cacheDir, 'nope'));
     expect(registry.problems).toEqual([]);
-    expect(registry.list().map((m) => m.name)).toEqual(['mtcnn', 'mobilefacenet']);
+    expect(registry.list().map((m) => m.name)).toEqual(['mtcnn', 'mobilefacenet', 'dlib-resnet', 'accurate']);
   });
 
   it('saving a new version deletes the old model file; remove deletes both files', async () => {

@@ -26,7 +26,7 @@ import type { TaskHandler, TaskQueue } from './jobs/task-queue.js';
 import { ServiceMetrics } from './metrics/metrics.js';
 import { DEFAULT_MODEL_CACHE_DIR } from './models/prepare.js';
 import { ModelRegistry } from './models/registry.js';
-import { createVerifier, type Verifier, type VerifyResult } from './pipeline/verifier.js';
+import { createVerifier, type FaceVerifier, type VerifyResult } from './pipeline/verifier.js';
 import { DEFAULT_SESSION_OPTIONS } from './runtime/onnx-session.js';
 
 export type Role = 'api' | 'worker' | 'both';
@@ -36,7 +36,7 @@ export interface Service {
   logger: Logger;
   queue: TaskQueue;
   app: FastifyInstance | undefined;
-  verifier: Verifier | undefined;
+  verifier: FaceVerifier | undefined;
   metrics: ServiceMetrics;
   close(): Promise<void>;
 }
@@ -179,7 +179,7 @@ export async function createService(
   const metrics = new ServiceMetrics();
   metrics.attach({ queue, caches: [embeddings, results] as Cache<unknown>[] });
 
-  let verifier: Verifier | undefined;
+  let verifier: FaceVerifier | undefined;
   let fetchUrl: ImageFetcher | undefined;
   if (role !== 'api') {
     // Built-in models plus those registered with `faceverify models pull|add` (a bad manifest is skipped).

@@ -91,6 +91,12 @@ export const SCHEMA = {
     doc: 'ONNX Runtime device: cpu, or cuda where onnxruntime-node was installed with CUDA',
     parse: oneOf('cpu', 'cuda'),
   }),
+  inferenceThreads: setting<number | 'auto'>({
+    env: 'INFERENCE_THREADS',
+    default: 'auto',
+    doc: 'Inference threads per process, each with its own copy of the models (auto = one per CPU core; 0 = in the main thread)',
+    parse: (raw) => (raw.trim().toLowerCase() === 'auto' ? 'auto' : int(0, 64)(raw)),
+  }),
   intraOpThreads: setting({
     env: 'ORT_INTRA_OP_THREADS',
     default: 1,

@@ -28,10 +28,8 @@ import { accuracyAt, evaluateScores, type VerificationMetrics } from './metrics.
 export interface EvalVerifier {
   readonly modelName: string;
   readonly options: { readonly detect: DetectOptions };
-  readonly embedder: {
-    readonly manifest: Pick<EmbedderManifest, 'name' | 'embeddingSize' | 'threshold' | 'calibration'> &
-      Partial<Pick<EmbedderManifest, 'flip' | 'source'>>;
-  };
+  readonly manifest: Pick<EmbedderManifest, 'name' | 'embeddingSize' | 'threshold' | 'calibration'> &
+    Partial<Pick<EmbedderManifest, 'flip' | 'source'>>;
   analyze(bytes: Uint8Array, options?: PerCallOptions): Promise<ImageAnalysis>;
 }
 
@@ -293,7 +291,7 @@ export async function runEval(options: RunEvalOptions): Promise<EvalRun> {
   for (const f of failures) failuresByCode[f.code] = (failuresByCode[f.code] ?? 0) + 1;
   const timed = all.flatMap((o) => (o.timings ? [o.timings] : []));
   const meanOf = (xs: number[]): number => (xs.length > 0 ? xs.reduce((s, x) => s + x, 0) / xs.length : 0);
-  const manifest = options.verifier.embedder.manifest;
+  const manifest = options.verifier.manifest;
   const detect = options.verifier.options.detect;
   const threshold = metrics.accuracy?.threshold ?? metrics.bestOnAll.threshold;
   const report: EvalReport = {

@@ -3,7 +3,13 @@
  *
  * Pure with respect to the outside world: it takes image bytes and options and returns plain data; it
  * knows nothing of HTTP, queues or environment variables. Models load once per verifier and are shared
- * by concurrent calls (ONNX Runtime sessions are safe to run concurrently).
+ * by concurrent calls.
+ *
+ * Threads: onnxruntime-node's `run()` is synchronous on the calling thread (its promise wraps a
+ * blocking native call), so an in-thread {@link Verifier} runs one model at a time however many calls
+ * overlap. {@link createVerifier} with `threads > 0` gives a pool of inference threads instead
+ * (src/runtime/verifier-pool.ts), each with its own sessions: images are analysed side by side and the
+ * calling thread stays free.
  */
 import { performance } from 'node:perf_hooks';
 import type { Box } from '../core/box.js';
@@ -48,6 +54,12 @@ export interface VerifierOptions {
   facePolicy: FacePolicy;
   /** Cosine threshold to use instead of the model's calibrated one. */
   threshold?: number;
+  /**
+   * Inference threads for {@link createVerifier}: 0 runs the pipeline in the calling thread; n > 0
+   * starts n worker threads, each with its own copy of the models (about 40 MB each with the default
+   * models), and analyses up to n images at once.
+   */
+  threads: number;
 }
 
 export const DEFAULT_VERIFIER_OPTIONS: Omit<VerifierOptions, 'registry'> = {
@@ -59,6 +71,7 @@ export const DEFAULT_VERIFIER_OPTIONS: Omit<VerifierOptions, 'registry'> = {
   detect: DEFAULT_DETECT_OPTIONS,
   tooSmallFloor: 20,
   facePolicy: 'strict',
+  threads: 0,
 };
 
 /** A face as reported to callers, in original image pixels. */
@@ -140,22 +153,79 @@ function imageLabel(err: unknown, index: number | undefined): unknown {
   );
 }
 
-export class Verifier {
+/** What callers of the pipeline use: in this thread ({@link Verifier}) or on a pool of threads. */
+export interface FaceVerifier {
+  readonly options: VerifierOptions;
+  /** The embedding model's name, threshold and calibration. */
+  readonly manifest: FaceEmbedder['manifest'];
+  readonly modelName: string;
+  threshold(perCall?: number): number;
+  compare(a: Float32Array, b: Float32Array, threshold?: number): Comparison;
+  analyze(bytes: Uint8Array, options?: PerCallOptions): Promise<ImageAnalysis>;
+  verify(a: Uint8Array, b: Uint8Array, options?: PerCallOptions): Promise<VerifyResult>;
+  close(): Promise<void>;
+}
+
+/** Compare and verify in terms of `analyze`, shared by the in-thread and the pooled verifier. */
+export abstract class VerifierBase implements FaceVerifier {
+  abstract readonly options: VerifierOptions;
+  abstract readonly manifest: FaceEmbedder['manifest'];
+  abstract analyze(bytes: Uint8Array, options?: PerCallOptions): Promise<ImageAnalysis>;
+  abstract close(): Promise<void>;
+
+  get modelName(): string {
+    return this.manifest.name;
+  }
+
+  /** The cosine threshold in force for a call. */
+  threshold(perCall?: number): number {
+    return perCall ?? this.options.threshold ?? this.manifest.threshold;
+  }
+
+  /** Compares two embeddings with this verifier's model, threshold and calibration. */
+  compare(a: Float32Array, b: Float32Array, threshold?: number): Comparison {
+    return compareEmbeddings(a, b, this.threshold(threshold), this.manifest.calibration);
+  }
+
+  /**
+   * Are the two photos the same person? Both images are analysed concurrently (on two threads when
+   * the verifier has them); an error names the image it is about.
+   *
+   * @example
+   * const r = await verifier.verify(await readFile('a.jpg'), await readFile('b.jpg'));
+   * console.log(r.is_match, r.confidence);
+   */
+  async verify(a: Uint8Array, b: Uint8Array, options: PerCallOptions = {}): Promise<VerifyResult> {
+    const start = performance.now();
+    const labelled = (bytes: Uint8Array, index: number) =>
+      this.analyze(bytes, options).catch((err: unknown) => {
+        throw imageLabel(err, index);
+      });
+    const [ea, eb] = await Promise.all([labelled(a, 1), labelled(b, 2)]);
+    return {
+      ...this.compare(ea.embedding, eb.embedding, options.threshold),
+      model: this.modelName,
+      processing_time: round((performance.now() - start) / 1000, 4),
+      faces: [ea.face, eb.face],
+    };
+  }
+}
+
+/** The pipeline in the calling thread: ONNX Runtime's `run()` blocks it while a model runs. */
+export class Verifier extends VerifierBase {
   private constructor(
     readonly options: VerifierOptions,
     readonly detector: MtcnnDetector,
     readonly embedder: FaceEmbedder,
     /** The single models behind `embedder` (one, or an ensemble's members). */
     readonly members: readonly Embedder[],
-  ) {}
+  ) {
+    super();
+  }
 
   /** Loads (and on first use converts) the models. */
   static async create(options: Partial<VerifierOptions> = {}): Promise<Verifier> {
-    // User-registered models (`faceverify models pull|add`) live in the model cache folder.
-    const registry =
-      options.registry ??
-      (await ModelRegistry.withUserModels(options.modelCacheDir ?? DEFAULT_VERIFIER_OPTIONS.modelCacheDir));
-    const opts: VerifierOptions = { ...DEFAULT_VERIFIER_OPTIONS, ...options, registry };
+    const opts = await resolveOptions(options);
     const detManifest: DetectorManifest = opts.registry.detector(opts.detector);
     const scorer = opts.registry.scorer(opts.model);
     const memberManifests: EmbedderManifest[] =
@@ -181,13 +251,8 @@ export class Verifier {
     return new Verifier(opts, new MtcnnDetector(detManifest, { pnet, rnet, onet }), embedder, members);
   }
 
-  get modelName(): string {
-    return this.embedder.manifest.name;
-  }
-
-  /** The cosine threshold in force for a call. */
-  threshold(perCall?: number): number {
-    return perCall ?? this.options.threshold ?? this.embedder.manifest.threshold;
+  get manifest(): FaceEmbedder['manifest'] {
+    return this.embedder.manifest;
   }
 
   /** Decodes an image and finds all faces (in decoded pixels). */
@@ -207,16 +272,12 @@ export class Verifier {
    * faces somewhat below its minimum), else FACE_TOO_SMALL. When nothing is found, a second look down
    * to `tooSmallFloor` tells FACE_TOO_SMALL from NO_FACE.
    */
-  private async detectOne(bytes: Uint8Array, policy: FacePolicy, index?: number): Promise<Detection> {
-    try {
-      const { image, faces, decodeMs, detectMs } = await this.detectAll(bytes);
-      if (faces.length === 0) this.tooSmall(image, await this.findSmallFace(image));
-      const face = selectFace(faces, policy, image, (all) => all.map((f) => reportFace(f, image.scale)));
-      if (faceSide(face) < this.options.detect.minFaceSize) this.tooSmall(image, face);
-      return { image, face, faceCount: faces.length, decodeMs, detectMs };
-    } catch (err) {
-      throw imageLabel(err, index);
-    }
+  private async detectOne(bytes: Uint8Array, policy: FacePolicy): Promise<Detection> {
+    const { image, faces, decodeMs, detectMs } = await this.detectAll(bytes);
+    if (faces.length === 0) this.tooSmall(image, await this.findSmallFace(image));
+    const face = selectFace(faces, policy, image, (all) => all.map((f) => reportFace(f, image.scale)));
+    if (faceSide(face) < this.options.detect.minFaceSize) this.tooSmall(image, face);
+    return { image, face, faceCount: faces.length, decodeMs, detectMs };
   }
 
   private async findSmallFace(image: DecodedImage): Promise<DetectedFace | undefined> {
@@ -267,53 +328,32 @@ export class Verifier {
     };
   }
 
-  /** Compares two embeddings with this verifier's model, threshold and calibration. */
-  compare(a: Float32Array, b: Float32Array, threshold?: number): Comparison {
-    return compareEmbeddings(a, b, this.threshold(threshold), this.embedder.manifest.calibration);
-  }
-
-  /**
-   * Are the two photos the same person? Both images are decoded, detected and embedded concurrently.
-   *
-   * @example
-   * const r = await verifier.verify(await readFile('a.jpg'), await readFile('b.jpg'));
-   * console.log(r.is_match, r.confidence);
-   */
-  async verify(a: Uint8Array, b: Uint8Array, options: PerCallOptions = {}): Promise<VerifyResult> {
-    const start = performance.now();
-    const policy = options.facePolicy ?? this.options.facePolicy;
-    const [da, db] = await Promise.all([this.detectOne(a, policy, 1), this.detectOne(b, policy, 2)]);
-    // Two runs side by side rather than one batch of four: ONNX Runtime runs each on its own thread,
-    // so on two cores the pair takes about the time of one (measured in bench/core.ts).
-    const [[ea], [eb]] = await Promise.all([
-      this.embedder.embed([
-        { image: { ...da.image, channels: 3 }, landmarks: da.face.landmarks, box: da.face.box },
-      ]),
-      this.embedder.embed([
-        { image: { ...db.image, channels: 3 }, landmarks: db.face.landmarks, box: db.face.box },
-      ]),
-    ]);
-    return {
-      ...this.compare(ea as Float32Array, eb as Float32Array, options.threshold),
-      model: this.modelName,
-      processing_time: round((performance.now() - start) / 1000, 4),
-      faces: [reportFace(da.face, da.image.scale), reportFace(db.face, db.image.scale)],
-    };
-  }
-
   async close(): Promise<void> {
     await Promise.all([this.detector.release(), this.embedder.release()]);
   }
 }
 
+/** Options completed with the defaults, and the registry (built-ins plus the user's models). */
+export async function resolveOptions(options: Partial<VerifierOptions>): Promise<VerifierOptions> {
+  // User-registered models (`faceverify models pull|add`) live in the model cache folder.
+  const registry =
+    options.registry ??
+    (await ModelRegistry.withUserModels(options.modelCacheDir ?? DEFAULT_VERIFIER_OPTIONS.modelCacheDir));
+  return { ...DEFAULT_VERIFIER_OPTIONS, ...options, registry };
+}
+
 /**
- * Creates a verifier with the built-in models (converted and cached on first use).
+ * Creates a verifier with the built-in models (converted and cached on first use): in the calling
+ * thread, or with `threads: n` on n inference threads (faster on several cores; see docs/performance.md).
  *
  * @example
  * import { createVerifier } from 'faceverify';
- * const verifier = await createVerifier();
+ * const verifier = await createVerifier({ threads: 2 });
  * const result = await verifier.verify(bytesA, bytesB);
+ * await verifier.close();
  */
-export function createVerifier(options: Partial<VerifierOptions> = {}): Promise<Verifier> {
-  return Verifier.create(options);
+export async function createVerifier(options: Partial<VerifierOptions> = {}): Promise<FaceVerifier> {
+  if (!options.threads) return Verifier.create(options);
+  const { VerifierPool } = await import('../runtime/verifier-pool.js');
+  return VerifierPool.create(options);
 }

@@ -1,11 +1,11 @@
 /** One verifier per test file (models load once; conversion is cached on disk across files). */
 import { afterAll, beforeAll } from 'vitest';
-import { createVerifier, type Verifier, type VerifierOptions } from '../../src/pipeline/verifier.js';
+import { Verifier, type VerifierOptions } from '../../src/pipeline/verifier.js';
 
 export function useVerifier(options: Partial<VerifierOptions> = {}): () => Verifier {
   let verifier: Verifier | undefined;
   beforeAll(async () => {
-    verifier = await createVerifier(options);
+    verifier = await Verifier.create(options);
   });
   afterAll(async () => {
     await verifier?.close();

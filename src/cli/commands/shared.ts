@@ -2,7 +2,7 @@
 import { verifierOptions } from '../../config/verifier-options.js';
 import { FaceVerifyError } from '../../errors.js';
 import { FACE_POLICIES, type FacePolicy } from '../../pipeline/select-face.js';
-import { createVerifier, type PerCallOptions, type Verifier } from '../../pipeline/verifier.js';
+import { Verifier, type PerCallOptions } from '../../pipeline/verifier.js';
 import { DEFAULT_SESSION_OPTIONS } from '../../runtime/onnx-session.js';
 import { readInput } from '../read-input.js';
 import type { CommandContext } from './index.js';
@@ -30,10 +30,16 @@ export function perCallOptions(ctx: CommandContext): PerCallOptions {
   return options;
 }
 
+/**
+ * A verifier in this thread, for the one-shot commands (verify, embed, detect, self-check): starting
+ * inference threads costs more than it saves on one or two images (docs/performance.md, cold start);
+ * `faceverify eval` and the service use INFERENCE_THREADS.
+ */
 export function verifierFor(ctx: CommandContext): Promise<Verifier> {
   const options = verifierOptions(ctx.config);
-  return createVerifier({
+  return Verifier.create({
     ...options,
+    threads: 0,
     session: {
       ...DEFAULT_SESSION_OPTIONS,
       ...options.session,

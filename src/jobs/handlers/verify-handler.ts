@@ -13,11 +13,11 @@ import { embeddingKey, isCanonicalPairOrder, resultKey, sha256Hex } from '../../
 import type { EmbeddingEntry } from '../../cache/codecs.js';
 import { FaceVerifyError, isFaceVerifyError } from '../../errors.js';
 import type { FacePolicy } from '../../pipeline/select-face.js';
-import type { FaceReport, Verifier, VerifyResult } from '../../pipeline/verifier.js';
+import type { FaceReport, FaceVerifier, VerifyResult } from '../../pipeline/verifier.js';
 import type { BatchTaskData, ImageRef, TaskContext, TaskPayload, VerifyTaskData } from '../task-queue.js';
 
 export interface HandlerDeps {
-  verifier: Verifier;
+  verifier: FaceVerifier;
   embeddings: Cache<EmbeddingEntry>;
   results: Cache<VerifyResult>;
   /** Downloads an image URL (SSRF-safe, size-limited). */

@@ -19,7 +19,7 @@ import { runEval, type EvalProgress, type EvalVerifier } from '../../../src/eval
  */
 class StubVerifier implements EvalVerifier {
   readonly modelName = 'stub';
-  readonly embedder = { manifest: MOBILEFACENET };
+  readonly manifest = MOBILEFACENET;
   readonly calls: string[] = [];
   readonly policies: (string | undefined)[] = [];
   inFlight = 0;

@@ -1,0 +1,62 @@
+/** What a {@link VerifierPool} and its inference threads say to each other (structured-clone data). */
+import { FaceVerifyError, type ErrorCode, type ErrorDetails } from '../errors.js';
+import type { ModelManifest } from '../models/manifest.js';
+import type { FaceEmbedder } from '../pipeline/ensemble-embedder.js';
+import type { ImageAnalysis, PerCallOptions, VerifierOptions } from '../pipeline/verifier.js';
+
+/** What a thread is started with: the verifier's options without the registry, and its manifests. */
+export interface ThreadData {
+  options: Omit<VerifierOptions, 'registry' | 'session'> & {
+    session: Omit<VerifierOptions['session'], 'onWarning'>;
+  };
+  manifests: ModelManifest[];
+}
+
+export type ToThread =
+  { type: 'analyze'; id: number; bytes: Uint8Array; options: PerCallOptions } | { type: 'close' };
+
+export interface SerializedError {
+  name: string;
+  message: string;
+  code?: ErrorCode;
+  details?: ErrorDetails;
+  cause?: string;
+}
+
+export type FromThread =
+  | { type: 'ready'; manifest: FaceEmbedder['manifest'] }
+  | { type: 'failed'; error: SerializedError }
+  | { type: 'warning'; message: string }
+  | { type: 'result'; id: number; analysis: ImageAnalysis }
+  | { type: 'error'; id: number; error: SerializedError };
+
+function describe(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (value instanceof Error) return value.message;
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+/** An error as plain data: a FaceVerifyError keeps its code and details, anything else its message. */
+export function serializeError(err: unknown): SerializedError {
+  if (err instanceof FaceVerifyError) {
+    const cause = describe(err.cause);
+    return {
+      name: err.name,
+      message: err.message,
+      code: err.code,
+      ...(err.details ? { details: err.details } : {}),
+      ...(cause !== undefined ? { cause } : {}),
+    };
+  }
+  if (err instanceof Error) return { name: err.name, message: err.message };
+  return { name: 'Error', message: String(err) };
+}
+
+/** The error a thread reported, rebuilt on this side (a FaceVerifyError stays one, with its code). */
+export function deserializeError(e: SerializedError): Error {
+  const cause = e.cause !== undefined ? { cause: new Error(e.cause) } : undefined;
+  if (e.code) return new FaceVerifyError(e.code, e.message, e.details, cause);
+  const err = new Error(e.message);
+  err.name = e.name;
+  return err;
+}

@@ -1,0 +1,231 @@
+/**
+ * A verifier on a pool of inference threads (`worker_threads`).
+ *
+ * Why: onnxruntime-node's `run()` blocks the thread that calls it (its promise wraps a synchronous
+ * native call; see docs/performance.md), so one thread runs one model at a time and an HTTP server in
+ * that thread waits meanwhile. Each thread here builds its own `Verifier` — its own ONNX Runtime
+ * sessions, one intra-op thread each — and analyses whole images (decode, detect, align, embed), so
+ * only the image bytes go in and a small result comes back. Comparing two embeddings is cheap and
+ * happens in the calling thread.
+ *
+ * Scheduling: an image goes to the thread with the fewest images in flight. A thread that dies
+ * (a native crash, out of memory) fails the images it held with INTERNAL_ERROR and is replaced; the
+ * pool never hangs a caller. Idle threads do not keep the process alive, so a script that forgets
+ * `close()` still exits.
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { FaceVerifyError } from '../errors.js';
+import type { FaceEmbedder } from '../pipeline/ensemble-embedder.js';
+import {
+  resolveOptions,
+  VerifierBase,
+  type ImageAnalysis,
+  type PerCallOptions,
+  type VerifierOptions,
+} from '../pipeline/verifier.js';
+import { deserializeError, type FromThread, type ThreadData, type ToThread } from './thread-messages.js';
+
+interface Pending {
+  resolve(analysis: ImageAnalysis): void;
+  reject(err: Error): void;
+}
+
+interface Thread {
+  worker: Worker;
+  ready: Promise<void>;
+  pending: Map<number, Pending>;
+  /** Set once the models are loaded: only a thread that had started is replaced when it dies. */
+  started: boolean;
+  exited: boolean;
+}
+
+/**
+ * How to start a thread: the compiled .js next to this file, or — when running from the TypeScript
+ * source (vitest, tsx) — a bootstrap that registers tsx's loader in the thread first (`--import` in a
+ * worker's execArgv is not honoured by Node 20).
+ */
+function threadEntry(): { entry: URL | string; eval: boolean } {
+  const js = new URL('./verifier-thread.js', import.meta.url);
+  if (existsSync(fileURLToPath(js))) return { entry: js, eval: false };
+  const ts = new URL('./verifier-thread.ts', import.meta.url).href;
+  const bootstrap = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(ts)}); });`;
+  return { entry: bootstrap, eval: true };
+}
+
+export class VerifierPool extends VerifierBase {
+  private readonly threads: Thread[] = [];
+  private nextId = 1;
+  private closing = false;
+
+  private constructor(
+    readonly options: VerifierOptions,
+    private readonly data: ThreadData,
+    readonly manifest: FaceEmbedder['manifest'],
+  ) {
+    super();
+  }
+
+  /**
+   * Starts `options.threads` threads and waits until each has loaded its models.
+   *
+   * @example
+   * const verifier = await VerifierPool.create({ threads: 2 });
+   */
+  static async create(options: Partial<VerifierOptions> = {}): Promise<VerifierPool> {
+    const opts = await resolveOptions(options);
+    const { registry, session, ...rest } = opts;
+    const { onWarning, ...sessionData } = session;
+    const data: ThreadData = {
+      options: { ...rest, threads: 0, session: sessionData },
+      manifests: registry.list(),
+    };
+    const count = Math.max(1, Math.floor(opts.threads));
+    // The first thread converts models on first use; the others then find them in the cache.
+    const first = startThread(data, onWarning);
+    let manifest: FaceEmbedder['manifest'];
+    try {
+      manifest = await first.manifest;
+    } catch (err) {
+      await first.thread.worker.terminate();
+      throw err;
+    }
+    const pool = new VerifierPool(opts, data, manifest);
+    pool.adopt(first.thread);
+    for (let i = 1; i < count; i++) pool.adopt(startThread(data, onWarning).thread);
+    try {
+      await Promise.all(pool.threads.map((t) => t.ready));
+    } catch (err) {
+      await pool.close();
+      throw err;
+    }
+    return pool;
+  }
+
+  /** Number of live threads. */
+  get size(): number {
+    return this.threads.length;
+  }
+
+  /** Images being analysed or waiting, per thread. */
+  inFlight(): number[] {
+    return this.threads.map((t) => t.pending.size);
+  }
+
+  analyze(bytes: Uint8Array, options: PerCallOptions = {}): Promise<ImageAnalysis> {
+    if (this.closing) return Promise.reject(new FaceVerifyError('UNAVAILABLE', 'The verifier is closed'));
+    const thread = this.pick();
+    if (!thread) {
+      return Promise.reject(new FaceVerifyError('UNAVAILABLE', 'No inference thread is running'));
+    }
+    const id = this.nextId++;
+    return new Promise<ImageAnalysis>((resolve, reject) => {
+      // Counted at once, so that the next call already sees this thread as busier.
+      if (thread.pending.size === 0) thread.worker.ref();
+      thread.pending.set(id, { resolve, reject });
+      thread.ready.then(
+        () => {
+          // Not there any more: the thread died and its images were failed.
+          if (!thread.pending.has(id)) return;
+          const message: ToThread = { type: 'analyze', id, bytes, options };
+          thread.worker.postMessage(message);
+        },
+        (err: unknown) => {
+          thread.pending.delete(id);
+          reject(err instanceof Error ? err : new Error(String(err)));
+        },
+      );
+    });
+  }
+
+  /** Stops the threads after the images they hold are done. */
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    await Promise.all(
+      this.threads.map(async (t) => {
+        await Promise.allSettled([t.ready]);
+        while (t.pending.size > 0 && !t.exited) await new Promise((r) => setTimeout(r, 5));
+        if (t.exited) return;
+        const exited = new Promise((r) => t.worker.once('exit', r));
+        t.worker.ref(); // an idle thread is unref'd: without this the process could exit first
+        t.worker.postMessage({ type: 'close' } satisfies ToThread);
+        await exited;
+      }),
+    );
+  }
+
+  private pick(): Thread | undefined {
+    let best: Thread | undefined;
+    for (const t of this.threads) if (!best || t.pending.size < best.pending.size) best = t;
+    return best;
+  }
+
+  private adopt(thread: Thread): void {
+    this.threads.push(thread);
+    thread.worker.on('exit', () => {
+      thread.exited = true;
+      for (const p of thread.pending.values()) p.reject(threadLost());
+      thread.pending.clear();
+      const i = this.threads.indexOf(thread);
+      if (i >= 0) this.threads.splice(i, 1);
+      // A replacement keeps the pool at its size; it loads the models already converted and cached.
+      // A thread that never started is not replaced (the next one would fail the same way).
+      if (!this.closing && thread.started)
+        this.adopt(startThread(this.data, this.options.session.onWarning).thread);
+    });
+    thread.worker.on('message', (message: FromThread) => {
+      if (message.type !== 'result' && message.type !== 'error') return;
+      const p = thread.pending.get(message.id);
+      if (!p) return;
+      thread.pending.delete(message.id);
+      if (thread.pending.size === 0) thread.worker.unref();
+      if (message.type === 'result') p.resolve(message.analysis);
+      else p.reject(deserializeError(message.error));
+    });
+  }
+}
+
+function threadLost(): FaceVerifyError {
+  return new FaceVerifyError('INTERNAL_ERROR', 'An inference thread stopped unexpectedly; retry the request');
+}
+
+/** Starts one thread; `manifest` settles when it has loaded its models (or failed to). */
+function startThread(
+  data: ThreadData,
+  onWarning: ((message: string) => void) | undefined,
+): { thread: Thread; manifest: Promise<FaceEmbedder['manifest']> } {
+  const start = threadEntry();
+  const worker = new Worker(start.entry, { workerData: data, eval: start.eval });
+  const thread: Thread = {
+    worker,
+    ready: Promise.resolve(),
+    pending: new Map(),
+    started: false,
+    exited: false,
+  };
+  const manifest = new Promise<FaceEmbedder['manifest']>((resolve, reject) => {
+    const onExit = (code: number) =>
+      reject(
+        new FaceVerifyError('INTERNAL_ERROR', `An inference thread exited (code ${code}) while starting`),
+      );
+    worker.on('error', (err) => reject(err));
+    worker.once('exit', onExit);
+    worker.on('message', (message: FromThread) => {
+      if (message.type === 'warning') onWarning?.(message.message);
+      else if (message.type === 'failed') reject(deserializeError(message.error));
+      else if (message.type === 'ready') {
+        worker.off('exit', onExit);
+        thread.started = true;
+        worker.unref();
+        resolve(message.manifest);
+      }
+    });
+  });
+  // An 'error' event after start (an uncaught exception in the thread) is followed by 'exit'.
+  manifest.catch(() => undefined);
+  thread.ready = manifest.then(() => undefined);
+  thread.ready.catch(() => undefined); // callers see the failure through `ready` or `manifest`
+  return { thread, manifest };
+}

@@ -1,0 +1,47 @@
+/**
+ * The body of one inference thread of a {@link VerifierPool}: it builds an in-thread `Verifier` (its own
+ * ONNX Runtime sessions) from the options it is started with, then analyses images on request.
+ *
+ * Messages in: `{ type: 'analyze', id, bytes, options }`, `{ type: 'close' }`.
+ * Messages out: `{ type: 'ready', manifest }` or `{ type: 'failed', error }` once at start, then
+ * `{ type: 'result', id, analysis }` or `{ type: 'error', id, error }` per request, and
+ * `{ type: 'warning', message }` when model loading warns (e.g. the CUDA fallback).
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { ModelRegistry } from '../models/registry.js';
+import { Verifier } from '../pipeline/verifier.js';
+import { serializeError, type ThreadData, type ToThread, type FromThread } from './thread-messages.js';
+
+const port = parentPort;
+if (!port) throw new Error('verifier-thread must run in a worker thread');
+
+function post(message: FromThread, transfer: ArrayBuffer[] = []): void {
+  port?.postMessage(message, transfer);
+}
+
+const data = workerData as ThreadData;
+let verifier: Verifier;
+try {
+  verifier = await Verifier.create({
+    ...data.options,
+    registry: new ModelRegistry(data.manifests),
+    session: { ...data.options.session, onWarning: (message) => post({ type: 'warning', message }) },
+  });
+  post({ type: 'ready', manifest: { ...verifier.manifest } });
+} catch (err) {
+  post({ type: 'failed', error: serializeError(err) });
+  port.close();
+  throw err;
+}
+
+port.on('message', (message: ToThread) => {
+  if (message.type === 'close') {
+    void verifier.close().finally(() => port.close());
+    return;
+  }
+  const { id, bytes, options } = message;
+  verifier.analyze(bytes, options).then(
+    (analysis) => post({ type: 'result', id, analysis }, [analysis.embedding.buffer as ArrayBuffer]),
+    (err: unknown) => post({ type: 'error', id, error: serializeError(err) }),
+  );
+});

@@ -13,6 +13,7 @@ import autocannon from 'autocannon';
 import sharp from 'sharp';
 import { loadConfig } from '../src/config/config.js';
 import { createService } from '../src/container.js';
+import { inferenceThreads } from '../src/config/verifier-options.js';
 import { createVerifier } from '../src/pipeline/verifier.js';
 import { FACES_DIR } from './faces-dir.js';
 
@@ -22,6 +23,7 @@ const arg = (name: string, d: number): number => {
 };
 const seconds = arg('seconds', 10);
 const connections = arg('connections', 4);
+const cores = cpus().length;
 
 const photo = (p: string): Promise<Buffer> =>
   sharp(`${FACES_DIR}/${p}`).resize(640, 480, { fit: 'cover' }).jpeg({ quality: 90 }).toBuffer();
@@ -44,9 +46,13 @@ function multipart(): { body: Buffer; contentType: string } {
   };
 }
 
-// Library: N verifications in flight, caches don't exist at this level.
-async function library(inFlight: number): Promise<{ pairs_per_s: number; in_flight: number }> {
-  const verifier = await createVerifier();
+// Library: N verifications in flight, in the calling thread or on inference threads; caches don't
+// exist at this level.
+async function library(
+  inFlight: number,
+  threads: number,
+): Promise<{ pairs_per_s: number; in_flight: number; threads: number }> {
+  const verifier = await createVerifier({ threads });
   for (let i = 0; i < 5; i++) await verifier.verify(a, b);
   let done = 0;
   const end = performance.now() + seconds * 1000;
@@ -59,11 +65,12 @@ async function library(inFlight: number): Promise<{ pairs_per_s: number; in_flig
     }),
   );
   await verifier.close();
-  return { pairs_per_s: Math.round((done / seconds) * 10) / 10, in_flight: inFlight };
+  return { pairs_per_s: Math.round((done / seconds) * 10) / 10, in_flight: inFlight, threads };
 }
 
-async function http(mode: 'memory' | 'redis', cache: 'on' | 'off') {
+async function http(mode: 'memory' | 'redis', cache: 'on' | 'off', threads = 'auto') {
   const config = loadConfig({
+    INFERENCE_THREADS: threads,
     LOG_LEVEL: 'silent',
     RATE_LIMIT_MAX: '0', // measure the service, not the rate limiter
     EMBEDDING_CACHE: cache,
@@ -92,6 +99,7 @@ async function http(mode: 'memory' | 'redis', cache: 'on' | 'off') {
   return {
     mode,
     cache,
+    threads: inferenceThreads(config),
     pairs_per_s: Math.round(r.requests.average * 10) / 10,
     latency_ms: { p50: r.latency.p50, p90: r.latency.p90, p99: r.latency.p99 },
     non_2xx: r.non2xx,
@@ -106,8 +114,15 @@ const results = {
   node: process.version,
   seconds,
   connections,
-  library: [await library(1), await library(2), await library(4)],
+  library: [
+    await library(1, 0),
+    await library(2, 0),
+    await library(1, cores),
+    await library(2, cores),
+    await library(4, cores),
+  ],
   http: [
+    await http('memory', 'off', '0'),
     await http('memory', 'off'),
     await http('memory', 'on'),
     await http('redis', 'off'),
@@ -122,9 +137,11 @@ console.log(
   '| through | mode | caches | pairs/s | p50 ms | p90 ms | p99 ms | non-2xx |\n| --- | --- | --- | --- | --- | --- | --- | --- |',
 );
 for (const l of results.library)
-  console.log(`| library | ${l.in_flight} in flight | – | ${l.pairs_per_s} | | | | |`);
+  console.log(
+    `| library | ${l.threads ? `${l.threads} threads` : 'calling thread'}, ${l.in_flight} in flight | – | ${l.pairs_per_s} | | | | |`,
+  );
 for (const h of results.http) {
   console.log(
-    `| HTTP /verify/sync | ${h.mode} | ${h.cache} | ${h.pairs_per_s} | ${h.latency_ms.p50} | ${h.latency_ms.p90} | ${h.latency_ms.p99} | ${h.non_2xx} |`,
+    `| HTTP /verify/sync | ${h.mode}, ${h.threads ? `${h.threads} threads` : 'calling thread'} | ${h.cache} | ${h.pairs_per_s} | ${h.latency_ms.p50} | ${h.latency_ms.p90} | ${h.latency_ms.p99} | ${h.non_2xx} |`,
   );
 }

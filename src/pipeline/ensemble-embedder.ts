@@ -2,8 +2,8 @@
  * Score fusion as one embedding (docs/accuracy.md, `MODEL=accurate`): each member embeds the same faces
  * with its own alignment; the unit embeddings are scaled by √weight and concatenated, so the cosine of
  * two fused embeddings is Σ weightᵢ · cosᵢ and has unit length when the weights sum to 1. Compare,
- * threshold, calibration, caches and the eval tool therefore work unchanged. Members run side by side
- * (ONNX Runtime runs each on its own thread).
+ * threshold, calibration, caches and the eval tool therefore work unchanged. Members run one after
+ * the other in the thread that owns them (onnxruntime-node's `run()` blocks it).
  */
 import type { EnsembleManifest, PlattCalibration } from '../models/manifest.js';
 import type { Embedder, FaceToEmbed } from './embedder.js';

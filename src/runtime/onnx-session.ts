@@ -2,10 +2,12 @@
  * The only module that talks to ONNX Runtime. Everything else sees plain tensors
  * (`{ data: Float32Array, dims: number[] }`).
  *
- * Threads: ONNX Runtime's `run()` executes on a native thread, off the JavaScript event loop, so
- * concurrent calls to `run()` overlap. On a 2-core machine one intra-op thread per session measured
- * faster than two (see docs/performance.md): parallelism comes from running images side by side.
- * Spinning is off so idle pool threads do not burn a core that another request could use.
+ * Threads: onnxruntime-node 1.30's `run()` is synchronous — its promise wraps a blocking native call
+ * made from a `setImmediate` on the calling thread — so runs in one thread never overlap, and the
+ * thread's event loop waits while a model runs. Parallelism comes from inference threads, each with
+ * its own sessions (src/runtime/verifier-pool.ts). On a 2-core machine one intra-op thread per session
+ * measured best (docs/performance.md). Spinning is off so idle pool threads do not burn a core that
+ * another request could use.
  */
 import './disable-telemetry.js';
 import * as ort from 'onnxruntime-node';

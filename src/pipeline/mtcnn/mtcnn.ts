@@ -24,7 +24,6 @@
 import sharp from 'sharp';
 import { squareBox, type Box } from '../../core/box.js';
 import { nms } from '../../core/nms.js';
-import { resizeArea } from '../../core/resize-area.js';
 import type { Affine, Point } from '../../core/similarity-transform.js';
 import { warpAffineToTensor, type InterleavedImage } from '../../core/warp-affine.js';
 import { FaceVerifyError } from '../../errors.js';
@@ -288,38 +287,26 @@ function pickLevel(levels: Level[], image: InterleavedImage, wanted: number): Le
   return best;
 }
 
-/**
- * The image pyramid: the largest level by one `sharp` resize (libvips, off the JavaScript thread), the
- * smaller ones by area averaging from it in JavaScript — a few hundred microseconds for all of them,
- * where one `sharp` pipeline per level cost about 1 ms each (docs/performance.md).
- */
 async function buildPyramid(image: InterleavedImage, scales: number[]): Promise<Level[]> {
-  const size = (s: number) => ({
-    w: Math.max(CELL, Math.ceil(image.width * s)),
-    h: Math.max(CELL, Math.ceil(image.height * s)),
-  });
-  const [first, ...rest] = scales;
-  if (first === undefined) return [];
-  const { w, h } = size(first);
-  const data = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
-    .resize(w, h, { fit: 'fill', kernel: 'linear' })
-    .raw()
-    .toBuffer();
-  // The exact scale of a level, per axis (they differ by rounding); use the x one.
-  const top: Level = {
-    image: {
-      data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
-      width: w,
-      height: h,
-      channels: 3,
-    },
-    scale: w / image.width,
-  };
-  return [
-    top,
-    ...rest.map((s): Level => {
-      const level = size(s);
-      return { image: resizeArea(top.image, level.w, level.h), scale: level.w / image.width };
+  const raw = { width: image.width, height: image.height, channels: 3 as const };
+  return Promise.all(
+    scales.map(async (s) => {
+      const w = Math.max(CELL, Math.ceil(image.width * s));
+      const h = Math.max(CELL, Math.ceil(image.height * s));
+      const data = await sharp(image.data, { raw })
+        .resize(w, h, { fit: 'fill', kernel: 'linear' })
+        .raw()
+        .toBuffer();
+      // The exact scale of the resized level, per axis (they differ by rounding); use the x one.
+      return {
+        image: {
+          data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+          width: w,
+          height: h,
+          channels: 3,
+        },
+        scale: w / image.width,
+      };
     }),
-  ];
+  );
 }

@@ -11,7 +11,7 @@
  *   ours (`analyze`: decode, MTCNN, align, MobileFaceNet on the crop and its mirror) and human
  *   (sharp decode → tensor → `human.detect`) alternate image by image, which one goes first swapping;
  * - verify pairs per second with both cores busy, each engine in its own child process(es) running plain
- *   `node` (ours: one process with several verifications in flight, the best of the `--in-flight`
+ *   `node` (ours: one process with one inference thread per core and several verifications in flight, the best of the `--in-flight`
  *   settings; human: one single-threaded WASM process per core, its best arrangement, also shown with
  *   one process); rounds alternate engines;
  * - cold start: a whole process from spawn to printed answer of a two-image verify (ours: the CLI;
@@ -600,7 +600,7 @@ console.log(
     ]),
     '',
     `Ours per stage (median ms): LFW decode ${t['LFW 250×250'].ours_stages.decode.median}, detect ${t['LFW 250×250'].ours_stages.detect.median}, align+embed ${t['LFW 250×250'].ours_stages.align_embed.median}; 640×480 decode ${t['640×480'].ours_stages.decode.median}, detect ${t['640×480'].ours_stages.detect.median}, align+embed ${t['640×480'].ours_stages.align_embed.median}. Peer's own detect time (without decode): LFW ${t['LFW 250×250'].peer_engine.median}, 640×480 ${t['640×480'].peer_engine.median}.`,
-    'Within one image ours runs the P-Net pyramid levels side by side on ONNX Runtime threads (both cores can be busy); human runs on one WASM thread (no WASM threads under Node). Pairs per second use both cores for both.',
+    'Per image, both engines run one model at a time in one thread (onnxruntime-node runs a model synchronously in the calling thread; human on one WASM thread, no WASM threads under Node), while decoding and resizing use libvips threads. Pairs per second use both cores for both: ours with one inference thread per core, human with one process per core.',
     '',
     `## FLOPs floor of our models (multiply-adds of Conv and FC layers; FLOPs = 2 · MACs; at ${gflops} GFLOP/s on one core)`,
     '',

@@ -94,7 +94,7 @@ export const SCHEMA = {
   inferenceThreads: setting<number | 'auto'>({
     env: 'INFERENCE_THREADS',
     default: 'auto',
-    doc: 'Inference threads per process, each with its own copy of the models (auto = one per CPU core; 0 = in the main thread)',
+    doc: 'Inference threads per process, each with its own copy of the models (auto = one per CPU, capped by a container CPU quota; 0 = in the main thread)',
     parse: (raw) => (raw.trim().toLowerCase() === 'auto' ? 'auto' : int(0, 64)(raw)),
   }),
   intraOpThreads: setting({

@@ -1,6 +1,8 @@
+import { availableParallelism } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { envExample, envMarkdown, loadConfig } from '../../../src/config/config.js';
+import { cpuQuota, inferenceThreads } from '../../../src/config/verifier-options.js';
 import { FaceVerifyError } from '../../../src/errors.js';
 
 describe('loadConfig', () => {
@@ -46,5 +48,27 @@ it('accepts the reference service’s names as aliases', () => {
   expect(loadConfig({ CELERY_TASK_TIMEOUT: '45', RETRY_DELAY: '5' })).toMatchObject({
     taskTimeoutS: 45,
     retryDelayS: 5,
+  });
+});
+
+describe('INFERENCE_THREADS', () => {
+  it('takes auto or a whole number from 0 to 64, and rejects anything else', () => {
+    expect(loadConfig({}).inferenceThreads).toBe('auto');
+    expect(loadConfig({ INFERENCE_THREADS: 'AUTO' }).inferenceThreads).toBe('auto');
+    expect(loadConfig({ INFERENCE_THREADS: '0' }).inferenceThreads).toBe(0);
+    expect(inferenceThreads(loadConfig({ INFERENCE_THREADS: '3' }))).toBe(3);
+    for (const bad of ['-1', '65', '1.5', 'two']) {
+      expect(() => loadConfig({ INFERENCE_THREADS: bad }), bad).toThrow(/INFERENCE_THREADS/);
+    }
+  });
+
+  it('auto is one per CPU, capped by a cgroup CPU quota', () => {
+    expect(inferenceThreads({ inferenceThreads: 'auto' })).toBeGreaterThanOrEqual(1);
+    expect(inferenceThreads({ inferenceThreads: 'auto' })).toBeLessThanOrEqual(availableParallelism());
+    expect(cpuQuota('200000 100000\n')).toBe(2);
+    expect(cpuQuota('150000 100000')).toBe(2);
+    expect(cpuQuota('50000 100000')).toBe(1);
+    expect(cpuQuota('max 100000')).toBeUndefined();
+    expect(cpuQuota('')).toBeUndefined();
   });
 });

@@ -10,41 +10,17 @@
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import autocannon from 'autocannon';
-import sharp from 'sharp';
 import { loadConfig } from '../src/config/config.js';
 import { createService } from '../src/container.js';
 import { inferenceThreads } from '../src/config/verifier-options.js';
 import { createVerifier } from '../src/pipeline/verifier.js';
-import { FACES_DIR } from './faces-dir.js';
+import { benchPair, multipartUpload, numberArg } from './inputs.js';
 
-const arg = (name: string, d: number): number => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : d;
-};
-const seconds = arg('seconds', 10);
-const connections = arg('connections', 4);
+const seconds = numberArg('seconds', 10);
+const connections = numberArg('connections', 4);
 const cores = cpus().length;
 
-const photo = (p: string): Promise<Buffer> =>
-  sharp(`${FACES_DIR}/${p}`).resize(640, 480, { fit: 'cover' }).jpeg({ quality: 90 }).toBuffer();
-const a = await photo('sanity/face_recognition/obama/obama-480p.jpg');
-const b = await photo('sanity/face_recognition/obama/obama2.jpg');
-
-function multipart(): { body: Buffer; contentType: string } {
-  const boundary = 'benchboundary';
-  const part = (name: string, bytes: Buffer): Buffer =>
-    Buffer.concat([
-      Buffer.from(
-        `--${boundary}\r\nContent-Disposition: form-data; name="${name}"; filename="${name}.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`,
-      ),
-      bytes,
-      Buffer.from('\r\n'),
-    ]);
-  return {
-    body: Buffer.concat([part('image1', a), part('image2', b), Buffer.from(`--${boundary}--\r\n`)]),
-    contentType: `multipart/form-data; boundary=${boundary}`,
-  };
-}
+const [a, b] = await benchPair();
 
 // Library: N verifications in flight, in the calling thread or on inference threads; caches don't
 // exist at this level.
@@ -81,7 +57,7 @@ async function http(mode: 'memory' | 'redis', cache: 'on' | 'off', threads = 'au
   const app = service.app;
   if (!app) throw new Error('no app');
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
-  const { body, contentType } = multipart();
+  const { body, contentType } = multipartUpload(a, b);
   const run = (duration: number) =>
     autocannon({
       url: `${url}/verify/sync`,

@@ -12,33 +12,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import autocannon from 'autocannon';
-import sharp from 'sharp';
-import { FACES_DIR } from './faces-dir.js';
+import { benchPair, multipartUpload, numberArg } from './inputs.js';
 
-const arg = (name: string, d: number): number => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : d;
-};
-const phases = arg('phases', 6);
-const seconds = arg('seconds', 10);
-const connections = arg('connections', 4);
+const phases = numberArg('phases', 6);
+const seconds = numberArg('seconds', 10);
+const connections = numberArg('connections', 4);
 
-const photo = (p: string): Promise<Buffer> =>
-  sharp(`${FACES_DIR}/${p}`).resize(640, 480, { fit: 'cover' }).jpeg({ quality: 90 }).toBuffer();
-const boundary = 'benchboundary';
-const part = (name: string, bytes: Buffer): Buffer =>
-  Buffer.concat([
-    Buffer.from(
-      `--${boundary}\r\nContent-Disposition: form-data; name="${name}"; filename="${name}.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`,
-    ),
-    bytes,
-    Buffer.from('\r\n'),
-  ]);
-const body = Buffer.concat([
-  part('image1', await photo('sanity/face_recognition/obama/obama-480p.jpg')),
-  part('image2', await photo('sanity/face_recognition/obama/obama2.jpg')),
-  Buffer.from(`--${boundary}--\r\n`),
-]);
+const { body, contentType } = multipartUpload(...(await benchPair()));
 
 function rssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -90,7 +70,7 @@ async function measure(label: string, env: Record<string, string>) {
     const r = await autocannon({
       url: `${url}/verify/sync`,
       method: 'POST',
-      headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
+      headers: { 'content-type': contentType },
       body,
       connections,
       duration: seconds,

@@ -36,17 +36,14 @@ import { createSession, type InferenceSession } from '../src/runtime/onnx-sessio
 import { FACES_DIR } from './faces-dir.js';
 import { createHumanPeer } from './peer/human-peer.js';
 import { countTflite, loadCounted } from './peer/model-flops.js';
+import { numberArg } from './inputs.js';
 import { median, stats, type Stats } from './stats.js';
 
-const arg = (name: string, d: number): number => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : d;
-};
-const runs = arg('runs', 40);
-const seconds = arg('seconds', 8);
-const rounds = arg('rounds', 3);
-const coldRuns = arg('cold', 7);
-const memPairs = arg('mem-pairs', 30);
+const runs = numberArg('runs', 40);
+const seconds = numberArg('seconds', 8);
+const rounds = numberArg('rounds', 3);
+const coldRuns = numberArg('cold', 7);
+const memPairs = numberArg('mem-pairs', 30);
 const inFlightArg = process.argv.indexOf('--in-flight');
 const inFlights =
   inFlightArg > 0
@@ -57,7 +54,7 @@ const inFlights =
     : [2, 4];
 if (inFlights.length === 0) throw new Error('--in-flight takes a list such as 2,4');
 const memInFlight = Math.max(...inFlights);
-const gflops = arg('gflops', 50);
+const gflops = numberArg('gflops', 50);
 const warmup = 5;
 const r2 = (v: number): number => Math.round(v * 100) / 100;
 const cores = cpus().length;

@@ -1,0 +1,45 @@
+/**
+ * What several benchmarks share: numeric command-line options, and the verify request they send — two
+ * real photos resized in memory to ~640×480 (never written) as a multipart upload.
+ */
+import sharp from 'sharp';
+import { FACES_DIR } from './faces-dir.js';
+
+/** `--name N` from the command line, or `fallback`. */
+export function numberArg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+}
+
+/** A photo of the shared set as a ~640×480 JPEG. */
+export function photo640(relative: string): Promise<Buffer> {
+  return sharp(`${FACES_DIR}/${relative}`)
+    .resize(640, 480, { fit: 'cover' })
+    .jpeg({ quality: 90 })
+    .toBuffer();
+}
+
+/** The two photos every throughput benchmark verifies (the same person). */
+export async function benchPair(): Promise<[Buffer, Buffer]> {
+  return Promise.all([
+    photo640('sanity/face_recognition/obama/obama-480p.jpg'),
+    photo640('sanity/face_recognition/obama/obama2.jpg'),
+  ]);
+}
+
+/** A `POST /verify` body uploading `image1` and `image2`. */
+export function multipartUpload(image1: Buffer, image2: Buffer): { body: Buffer; contentType: string } {
+  const boundary = 'benchboundary';
+  const part = (name: string, bytes: Buffer): Buffer =>
+    Buffer.concat([
+      Buffer.from(
+        `--${boundary}\r\nContent-Disposition: form-data; name="${name}"; filename="${name}.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`,
+      ),
+      bytes,
+      Buffer.from('\r\n'),
+    ]);
+  return {
+    body: Buffer.concat([part('image1', image1), part('image2', image2), Buffer.from(`--${boundary}--\r\n`)]),
+    contentType: `multipart/form-data; boundary=${boundary}`,
+  };
+}

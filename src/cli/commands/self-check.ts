@@ -1,10 +1,13 @@
 /**
  * `faceverify self-check`: proves the install works offline — the models are found, their sha256 is
  * right, they convert, ONNX Runtime loads them, and a blank image is answered with NO_FACE while the
- * embedder yields a unit vector. Prints timings. Exits non-zero if any step fails.
+ * embedder yields a unit vector, and an inference thread (what the service uses) starts and answers.
+ * Prints timings. Exits non-zero if any step fails.
  */
 import sharp from 'sharp';
+import { verifierOptions } from '../../config/verifier-options.js';
 import { FaceVerifyError } from '../../errors.js';
+import { createVerifier } from '../../pipeline/verifier.js';
 import { verifierFor } from './shared.js';
 import type { Command } from './index.js';
 
@@ -39,6 +42,7 @@ export const selfCheckCommand: Command = async (ctx) => {
       models_loaded_ms: Math.round(loaded),
       blank_image_gives_no_face: noFace,
       embedding_is_unit: Math.abs(norm - 1) < 1e-4,
+      inference_thread_answers: await threadAnswers(ctx, blank),
       model: verifier.modelName,
     };
     ctx.print(
@@ -48,10 +52,24 @@ export const selfCheckCommand: Command = async (ctx) => {
             .map(([k, v]) => `${k}: ${String(v)}`)
             .join('\n'),
     );
-    const ok = checks.blank_image_gives_no_face && checks.embedding_is_unit;
+    const ok =
+      checks.blank_image_gives_no_face && checks.embedding_is_unit && checks.inference_thread_answers;
     if (!ctx.json) ctx.print(ok ? 'self-check passed' : 'self-check FAILED');
     return ok ? 0 : 1;
   } finally {
     await verifier.close();
   }
 };
+
+/** The service analyses on inference threads: one must start, load the models and answer NO_FACE. */
+async function threadAnswers(ctx: Parameters<Command>[0], blank: Uint8Array): Promise<boolean> {
+  const pool = await createVerifier({ ...verifierOptions(ctx.config), threads: 1 });
+  try {
+    await pool.analyze(blank);
+    return false;
+  } catch (err) {
+    return err instanceof FaceVerifyError && err.code === 'NO_FACE';
+  } finally {
+    await pool.close();
+  }
+}

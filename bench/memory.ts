@@ -4,12 +4,13 @@
  * sampled from /proc every 250 ms. Reports the peak RSS and the growth from the end of the first load
  * phase to the end of the last (a leak shows as steady growth), for several settings side by side:
  * the calling thread, one inference thread, one per core, and one per core with glibc's malloc arenas
- * capped (MALLOC_ARENA_MAX=2). Writes bench/results/memory.json.
+ * capped (MALLOC_ARENA_MAX=2) or replaced by jemalloc (when Debian's libjemalloc2 is installed).
+ * Writes bench/results/memory.json.
  *
  *   npm run build && npx tsx bench/memory.ts [--phases 6] [--seconds 10] [--connections 4]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import autocannon from 'autocannon';
 import { benchPair, multipartUpload, numberArg } from './inputs.js';
@@ -17,6 +18,7 @@ import { benchPair, multipartUpload, numberArg } from './inputs.js';
 const phases = numberArg('phases', 6);
 const seconds = numberArg('seconds', 10);
 const connections = numberArg('connections', 4);
+const JEMALLOC = '/usr/lib/x86_64-linux-gnu/libjemalloc.so.2';
 
 const { body, contentType } = multipartUpload(...(await benchPair()));
 
@@ -101,6 +103,15 @@ const runs = [
     INFERENCE_THREADS: 'auto',
     MALLOC_ARENA_MAX: '2',
   }),
+  // jemalloc instead of glibc's malloc, where Debian's libjemalloc2 is installed.
+  ...(existsSync(JEMALLOC)
+    ? [
+        await measure(`${cpus().length} inference threads, jemalloc`, {
+          INFERENCE_THREADS: 'auto',
+          LD_PRELOAD: JEMALLOC,
+        }),
+      ]
+    : []),
 ];
 const result = {
   date: new Date().toISOString(),

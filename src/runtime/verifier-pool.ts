@@ -164,8 +164,14 @@ export class VerifierPool extends VerifierBase {
 
   private adopt(thread: Thread): void {
     this.threads.push(thread);
-    thread.worker.on('exit', () => {
+    thread.worker.on('exit', (code) => {
       thread.exited = true;
+      if (!this.closing) {
+        this.options.session.onWarning?.(
+          `An inference thread exited (code ${code}) with ${thread.pending.size} image(s) in flight` +
+            (thread.started ? '; starting another' : ''),
+        );
+      }
       for (const p of thread.pending.values()) p.reject(threadLost());
       thread.pending.clear();
       const i = this.threads.indexOf(thread);

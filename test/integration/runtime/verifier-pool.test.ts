@@ -8,6 +8,7 @@ import type { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { FaceVerifyError } from '../../../src/errors.js';
 import { createVerifier, Verifier, type FaceVerifier } from '../../../src/pipeline/verifier.js';
+import { DEFAULT_SESSION_OPTIONS } from '../../../src/runtime/onnx-session.js';
 import { VerifierPool } from '../../../src/runtime/verifier-pool.js';
 import { describeWithFaces, readFace } from '../../support/faces.js';
 
@@ -34,9 +35,11 @@ async function idle(pool: VerifierPool): Promise<void> {
 describeWithFaces('VerifierPool: the pipeline on inference threads', () => {
   let pool: VerifierPool;
   let local: Verifier;
+  const warnings: string[] = [];
 
   beforeAll(async () => {
-    [pool, local] = await Promise.all([VerifierPool.create({ threads: 2 }), Verifier.create()]);
+    const session = { ...DEFAULT_SESSION_OPTIONS, onWarning: (m: string) => warnings.push(m) };
+    [pool, local] = await Promise.all([VerifierPool.create({ threads: 2, session }), Verifier.create()]);
   });
   afterAll(async () => {
     await Promise.all([pool?.close(), local?.close()]);
@@ -86,6 +89,9 @@ describeWithFaces('VerifierPool: the pipeline on inference threads', () => {
     await new Promise((resolve) => setImmediate(resolve));
     victim.postMessage(null);
     await expect(held).rejects.toMatchObject({ code: 'INTERNAL_ERROR' });
+    expect(warnings.join('\n'), 'the loss is logged').toMatch(
+      /inference thread exited .*1 image.*starting another/,
+    );
     const r = await pool.verify(readFace(A), readFace(B));
     expect(r.is_match).toBe(true);
     await expect.poll(() => pool.size, { timeout: 20_000 }).toBe(2);

@@ -244,7 +244,7 @@ export async function createService(
       redis,
       modelsReady: () =>
         verifier
-          ? { ready: true, model: verifier.modelName, detail: 'loaded in this process' }
+          ? { model: verifier.modelName, ...verifier.status() }
           : { ready: true, model: config.model, detail: 'loaded by the worker processes' },
       limits: {
         maxImageBytes: Math.round(config.maxImageSizeMb * 1024 * 1024),

@@ -163,6 +163,8 @@ export interface FaceVerifier {
   compare(a: Float32Array, b: Float32Array, threshold?: number): Comparison;
   analyze(bytes: Uint8Array, options?: PerCallOptions): Promise<ImageAnalysis>;
   verify(a: Uint8Array, b: Uint8Array, options?: PerCallOptions): Promise<VerifyResult>;
+  /** Whether it can analyse images now, and where it runs them (for health checks). */
+  status(): { ready: boolean; detail: string };
   close(): Promise<void>;
 }
 
@@ -171,6 +173,7 @@ export abstract class VerifierBase implements FaceVerifier {
   abstract readonly options: VerifierOptions;
   abstract readonly manifest: FaceEmbedder['manifest'];
   abstract analyze(bytes: Uint8Array, options?: PerCallOptions): Promise<ImageAnalysis>;
+  abstract status(): { ready: boolean; detail: string };
   abstract close(): Promise<void>;
 
   get modelName(): string {
@@ -253,6 +256,10 @@ export class Verifier extends VerifierBase {
 
   get manifest(): FaceEmbedder['manifest'] {
     return this.embedder.manifest;
+  }
+
+  status(): { ready: boolean; detail: string } {
+    return { ready: true, detail: 'loaded in the calling thread' };
   }
 
   /** Decodes an image and finds all faces (in decoded pixels). */

@@ -63,6 +63,8 @@ export class VerifierPool extends VerifierBase {
     readonly options: VerifierOptions,
     private readonly data: ThreadData,
     readonly manifest: FaceEmbedder['manifest'],
+    /** Threads the pool keeps running. */
+    private readonly count: number,
   ) {
     super();
   }
@@ -91,7 +93,7 @@ export class VerifierPool extends VerifierBase {
       await first.thread.worker.terminate();
       throw err;
     }
-    const pool = new VerifierPool(opts, data, manifest);
+    const pool = new VerifierPool(opts, data, manifest, count);
     pool.adopt(first.thread);
     for (let i = 1; i < count; i++) pool.adopt(startThread(data, onWarning).thread);
     try {
@@ -106,6 +108,16 @@ export class VerifierPool extends VerifierBase {
   /** Number of live threads. */
   get size(): number {
     return this.threads.length;
+  }
+
+  status(): { ready: boolean; detail: string } {
+    if (this.closing) return { ready: false, detail: 'closed' };
+    const busy = this.inFlight().reduce((a, b) => a + b, 0);
+    const started = this.threads.filter((t) => t.started).length;
+    return {
+      ready: started > 0,
+      detail: `loaded in ${started} of ${this.count} inference threads, ${busy} image(s) in flight`,
+    };
   }
 
   /** Images being analysed or waiting, per thread. */

@@ -47,6 +47,10 @@ describeWithFaces('VerifierPool: the pipeline on inference threads', () => {
 
   it('gives the same faces, embeddings and verdicts as the verifier in the calling thread', async () => {
     expect(pool.size).toBe(2);
+    expect(pool.status()).toEqual({
+      ready: true,
+      detail: 'loaded in 2 of 2 inference threads, 0 image(s) in flight',
+    });
     expect(pool.manifest).toMatchObject({ name: 'mobilefacenet', embeddingSize: 192 });
     const [pa, la] = await Promise.all([pool.analyze(readFace(A)), local.analyze(readFace(A))]);
     expect(pa.face).toEqual(la.face);
@@ -113,6 +117,7 @@ describeWithFaces('VerifierPool: start and stop', () => {
     expect(r.embedding).toHaveLength(192);
     await v.close();
     await expect(v.analyze(readFace(A))).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    expect(v.status()).toMatchObject({ ready: false });
     expect((v as VerifierPool).size, 'closed threads are gone and not replaced').toBe(0);
   });
 });

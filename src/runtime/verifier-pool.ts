@@ -58,6 +58,9 @@ export class VerifierPool extends VerifierBase {
   private readonly threads: Thread[] = [];
   private nextId = 1;
   private closing = false;
+  private closed: Promise<void> | undefined;
+  /** Consecutive replacements that failed to start (backs off the next attempt). */
+  private failedStarts = 0;
 
   private constructor(
     readonly options: VerifierOptions,
@@ -94,9 +97,9 @@ export class VerifierPool extends VerifierBase {
       throw err;
     }
     const pool = new VerifierPool(opts, data, manifest, count);
-    pool.adopt(first.thread);
-    for (let i = 1; i < count; i++) pool.adopt(startThread(data, onWarning).thread);
+    pool.adopt(first.thread, false);
     try {
+      for (let i = 1; i < count; i++) pool.adopt(startThread(data, onWarning).thread, false);
       await Promise.all(pool.threads.map((t) => t.ready));
     } catch (err) {
       await pool.close();
@@ -140,20 +143,31 @@ export class VerifierPool extends VerifierBase {
         () => {
           // Not there any more: the thread died and its images were failed.
           if (!thread.pending.has(id)) return;
-          const message: ToThread = { type: 'analyze', id, bytes, options };
+          // A view into a larger buffer (a slice of a multipart body) would be cloned whole.
+          const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+          const message: ToThread = { type: 'analyze', id, bytes: own ? bytes : bytes.slice(), options };
           thread.worker.postMessage(message);
         },
         (err: unknown) => {
+          // Only a replacement can fail here (create() waits for its own threads): retryable.
           thread.pending.delete(id);
-          reject(err instanceof Error ? err : new Error(String(err)));
+          reject(
+            new FaceVerifyError('UNAVAILABLE', 'No inference thread could start; retry later', undefined, {
+              cause: err,
+            }),
+          );
         },
       );
     });
   }
 
-  /** Stops the threads after the images they hold are done. */
-  async close(): Promise<void> {
-    if (this.closing) return;
+  /** Stops the threads after the images they hold are done (every call waits for the same stop). */
+  close(): Promise<void> {
+    this.closed ??= this.stop();
+    return this.closed;
+  }
+
+  private async stop(): Promise<void> {
     this.closing = true;
     await Promise.all(
       this.threads.map(async (t) => {
@@ -168,30 +182,51 @@ export class VerifierPool extends VerifierBase {
     );
   }
 
+  /** The thread with the fewest images in flight, preferring those with their models loaded. */
   private pick(): Thread | undefined {
     let best: Thread | undefined;
-    for (const t of this.threads) if (!best || t.pending.size < best.pending.size) best = t;
+    const better = (t: Thread, b: Thread) =>
+      t.started !== b.started ? t.started : t.pending.size < b.pending.size;
+    for (const t of this.threads) if (!best || better(t, best)) best = t;
     return best;
   }
 
-  private adopt(thread: Thread): void {
+  /**
+   * Takes a thread into the pool. A thread that dies is replaced (the replacement loads the models
+   * already converted and cached); a replacement that fails to start is retried with a growing delay
+   * (1 s, 2 s, … up to 60 s) while the pool is open. The threads `create` starts are not replaced if
+   * they fail: `create` fails instead.
+   */
+  private adopt(thread: Thread, replacement = true): void {
     this.threads.push(thread);
+    const warn = (message: string) => this.options.session.onWarning?.(message);
+    thread.worker.on('error', (err) => {
+      warn(`An inference thread failed${thread.started ? '' : ' while starting'}: ${err.message}`);
+    });
+    void thread.ready.then(
+      () => {
+        this.failedStarts = 0;
+      },
+      () => undefined,
+    );
     thread.worker.on('exit', (code) => {
       thread.exited = true;
-      if (!this.closing) {
-        this.options.session.onWarning?.(
-          `An inference thread exited (code ${code}) with ${thread.pending.size} image(s) in flight` +
-            (thread.started ? '; starting another' : ''),
-        );
-      }
       for (const p of thread.pending.values()) p.reject(threadLost());
+      const lost = thread.pending.size;
       thread.pending.clear();
       const i = this.threads.indexOf(thread);
       if (i >= 0) this.threads.splice(i, 1);
-      // A replacement keeps the pool at its size; it loads the models already converted and cached.
-      // A thread that never started is not replaced (the next one would fail the same way).
-      if (!this.closing && thread.started)
-        this.adopt(startThread(this.data, this.options.session.onWarning).thread);
+      if (this.closing) return;
+      if (thread.started) {
+        warn(`An inference thread exited (code ${code}) with ${lost} image(s) in flight; starting another`);
+        this.replace(0);
+      } else if (replacement) {
+        const delay = Math.min(60_000, 1000 * 2 ** this.failedStarts++);
+        warn(
+          `A replacement inference thread failed to start (code ${code}); trying again in ${delay / 1000} s`,
+        );
+        this.replace(delay);
+      }
     });
     thread.worker.on('message', (message: FromThread) => {
       if (message.type !== 'result' && message.type !== 'error') return;
@@ -203,6 +238,24 @@ export class VerifierPool extends VerifierBase {
       else p.reject(deserializeError(message.error));
     });
   }
+
+  /** Starts a thread in place of one that died, after `delayMs`; failing to spawn one counts as failing to start. */
+  private replace(delayMs: number): void {
+    const start = () => {
+      if (this.closing) return;
+      try {
+        this.adopt(startThread(this.data, this.options.session.onWarning).thread);
+      } catch (err) {
+        const delay = Math.min(60_000, 1000 * 2 ** this.failedStarts++);
+        this.options.session.onWarning?.(
+          `Could not start an inference thread (${err instanceof Error ? err.message : String(err)}); trying again in ${delay / 1000} s`,
+        );
+        this.replace(delay);
+      }
+    };
+    if (delayMs === 0) start();
+    else setTimeout(start, delayMs).unref();
+  }
 }
 
 /**
@@ -212,8 +265,9 @@ export class VerifierPool extends VerifierBase {
  */
 const THREAD_YOUNG_GENERATION_MB = 8;
 
+/** Retryable: the image itself was fine, the thread holding it died (a queue retries the task). */
 function threadLost(): FaceVerifyError {
-  return new FaceVerifyError('INTERNAL_ERROR', 'An inference thread stopped unexpectedly; retry the request');
+  return new FaceVerifyError('UNAVAILABLE', 'An inference thread stopped unexpectedly; retry the request');
 }
 
 /** Starts one thread; `manifest` settles when it has loaded its models (or failed to). */
@@ -247,7 +301,8 @@ function startThread(
       else if (message.type === 'ready') {
         worker.off('exit', onExit);
         thread.started = true;
-        worker.unref();
+        // Images may already wait for this thread: keep the process alive for them.
+        if (thread.pending.size === 0) worker.unref();
         resolve(message.manifest);
       }
     });

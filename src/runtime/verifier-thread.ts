@@ -19,6 +19,22 @@ function post(message: FromThread, transfer: ArrayBuffer[] = []): void {
   port?.postMessage(message, transfer);
 }
 
+/** Answers a request; if the answer cannot be sent (not cloneable), says so instead of dying. */
+function answer(id: number, message: FromThread, transfer: ArrayBuffer[] = []): void {
+  try {
+    post(message, transfer);
+  } catch (err) {
+    post({
+      type: 'error',
+      id,
+      error: {
+        name: 'Error',
+        message: `could not send the answer: ${err instanceof Error ? err.message : String(err)}`,
+      },
+    });
+  }
+}
+
 const data = workerData as ThreadData;
 let verifier: Verifier;
 try {
@@ -41,7 +57,12 @@ port.on('message', (message: ToThread) => {
   }
   const { id, bytes, options } = message;
   verifier.analyze(bytes, options).then(
-    (analysis) => post({ type: 'result', id, analysis }, [analysis.embedding.buffer as ArrayBuffer]),
-    (err: unknown) => post({ type: 'error', id, error: serializeError(err) }),
+    (analysis) => {
+      // Transfer the embedding's memory only when the array owns all of it (not a view of more).
+      const e = analysis.embedding;
+      const owns = e.byteOffset === 0 && e.byteLength === e.buffer.byteLength;
+      answer(id, { type: 'result', id, analysis }, owns ? [e.buffer as ArrayBuffer] : []);
+    },
+    (err: unknown) => answer(id, { type: 'error', id, error: serializeError(err) }),
   );
 });

@@ -4,13 +4,17 @@
  * number, images spread over the threads, and a thread that dies neither hangs a caller nor shrinks
  * the pool.
  */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { FaceVerifyError } from '../../../src/errors.js';
 import { createVerifier, Verifier, type FaceVerifier } from '../../../src/pipeline/verifier.js';
 import { DEFAULT_SESSION_OPTIONS } from '../../../src/runtime/onnx-session.js';
 import { VerifierPool } from '../../../src/runtime/verifier-pool.js';
-import { describeWithFaces, readFace } from '../../support/faces.js';
+import { describeWithFaces, facePath, readFace } from '../../support/faces.js';
 
 const A = 'lfw/images/Abel_Pacheco/Abel_Pacheco_0001.jpg';
 const B = 'lfw/images/Abel_Pacheco/Abel_Pacheco_0004.jpg';
@@ -83,7 +87,7 @@ describeWithFaces('VerifierPool: the pipeline on inference threads', () => {
     expect(pool.inFlight()).toEqual([0, 0]);
   });
 
-  it('a thread that dies fails its images with INTERNAL_ERROR, is replaced, and the pool answers again', async () => {
+  it('a thread that dies fails its images with UNAVAILABLE (retryable), is logged and replaced, and the pool answers again', async () => {
     await idle(pool);
     const victim = workers(pool)[0] as Worker;
     const held = pool.analyze(readFace(A)); // goes to the first thread (both idle)
@@ -92,7 +96,7 @@ describeWithFaces('VerifierPool: the pipeline on inference threads', () => {
     // onnxruntime-node limit — so the pool never terminates a busy thread, and neither does this test.)
     await new Promise((resolve) => setImmediate(resolve));
     victim.postMessage(null);
-    await expect(held).rejects.toMatchObject({ code: 'INTERNAL_ERROR' });
+    await expect(held).rejects.toMatchObject({ code: 'UNAVAILABLE', retryable: true });
     expect(warnings.join('\n'), 'the loss is logged').toMatch(
       /inference thread exited .*1 image.*starting another/,
     );
@@ -108,6 +112,39 @@ describeWithFaces('VerifierPool: start and stop', () => {
     await expect(createVerifier({ threads: 1, model: 'no-such-model' })).rejects.toMatchObject({
       code: 'MODEL_NOT_FOUND',
     });
+  });
+
+  it('close() lets the images in flight finish, and every call to it waits for the same stop', async () => {
+    const v = await VerifierPool.create({ threads: 1 });
+    const inFlight = [v.analyze(readFace(A)), v.analyze(readFace(B))];
+    const [c1, c2] = [v.close(), v.close()];
+    expect(c1).toBe(c2);
+    const done = await Promise.all(inFlight);
+    expect(done.map((r) => r.embedding.length)).toEqual([192, 192]);
+    await c1;
+    expect(v.size).toBe(0);
+  });
+
+  it('a script that never calls close() still exits once its answer is in (idle threads are unref’d)', () => {
+    const dist = new URL('../../../dist/index.js', import.meta.url);
+    if (!existsSync(dist)) throw new Error('dist/ is missing: run `npm run build` (npm ci does it)');
+    const script = `
+      import { readFileSync } from 'node:fs';
+      const { createVerifier } = await import(${JSON.stringify(dist.href)});
+      const v = await createVerifier({ threads: 2 });
+      const r = await v.analyze(readFileSync(${JSON.stringify(facePath(A))}));
+      console.log('dims', r.embedding.length);`;
+    const dir = mkdtempSync(join(tmpdir(), 'faceverify-pool-'));
+    try {
+      writeFileSync(join(dir, 'script.mjs'), script);
+      const out = execFileSync(process.execPath, [join(dir, 'script.mjs')], {
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      expect(out.trim()).toBe('dims 192');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('createVerifier picks the pool for threads > 0; after close it refuses work with UNAVAILABLE', async () => {

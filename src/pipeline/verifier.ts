@@ -204,7 +204,12 @@ export abstract class VerifierBase implements FaceVerifier {
       this.analyze(bytes, options).catch((err: unknown) => {
         throw imageLabel(err, index);
       });
-    const [ea, eb] = await Promise.all([labelled(a, 1), labelled(b, 2)]);
+    // Both settle before answering: when both images are bad the error is always image 1's, and no
+    // work is left running after the call returns.
+    const [ra, rb] = await Promise.allSettled([labelled(a, 1), labelled(b, 2)]);
+    if (ra.status === 'rejected') throw ra.reason;
+    if (rb.status === 'rejected') throw rb.reason;
+    const [ea, eb] = [ra.value, rb.value];
     return {
       ...this.compare(ea.embedding, eb.embedding, options.threshold),
       model: this.modelName,

@@ -76,6 +76,12 @@ describeWithFaces('VerifierPool: the pipeline on inference threads', () => {
     expect((err as Error).message).toMatch(/^Image 2: /);
     const local2 = await local.verify(readFace(A), Buffer.from('not an image')).catch((e: unknown) => e);
     expect((err as Error).message).toBe((local2 as Error).message);
+    // Both bad: always image 1's error, whichever thread finishes first.
+    for (const v of [pool, local]) {
+      await expect(v.verify(Buffer.from('bad 1'), Buffer.from('bad 2'))).rejects.toMatchObject({
+        details: { image: 1 },
+      });
+    }
   });
 
   it('spreads images over the threads: each takes the next image when it has the fewest', async () => {

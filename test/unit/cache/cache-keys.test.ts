@@ -25,7 +25,7 @@ const result = {
   detection,
 };
 
-describe('sha256Hex', { timeout: 200 }, () => {
+describe('sha256Hex', { timeout: 2000 }, () => {
   it('matches the FIPS 180-2 test vector for "abc"', () => {
     // Failing means keys are not the sha256 of the content, and hashes from elsewhere won't match.
     expect(sha256Hex(Buffer.from('abc'))).toBe(
@@ -34,7 +34,7 @@ describe('sha256Hex', { timeout: 200 }, () => {
   });
 });
 
-describe('embeddingKey', { timeout: 200 }, () => {
+describe('embeddingKey', { timeout: 2000 }, () => {
   it('is a sha256 hex digest and the same for the same input', () => {
     // Failing means a warm cache never hits (unstable keys) or keys have an unexpected shape.
     const key = embeddingKey({ imageSha256: shaA, model: 'mobilefacenet', detection });
@@ -76,7 +76,7 @@ describe('embeddingKey', { timeout: 200 }, () => {
   });
 });
 
-describe('resultKey', { timeout: 200 }, () => {
+describe('resultKey', { timeout: 2000 }, () => {
   it('is the same for (a, b) and (b, a)', () => {
     // Failing means verify(a, b) and verify(b, a) are computed and cached twice.
     expect(resultKey({ ...result, sha1: shaB, sha2: shaA })).toBe(resultKey(result));

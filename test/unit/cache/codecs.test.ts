@@ -27,7 +27,7 @@ function entry(): EmbeddingEntry {
   };
 }
 
-describe('embeddingCodec', { timeout: 200 }, () => {
+describe('embeddingCodec', { timeout: 2000 }, () => {
   it('round-trips every float bit for bit, and the face, size and count exactly', () => {
     // Failing means a cached embedding differs from the computed one, so warm-cache answers drift.
     const value = entry();
@@ -93,7 +93,7 @@ describe('embeddingCodec', { timeout: 200 }, () => {
   });
 });
 
-describe('jsonCodec', { timeout: 200 }, () => {
+describe('jsonCodec', { timeout: 2000 }, () => {
   it('round-trips a verification result', () => {
     // Failing means a result cache hit returns a different result than was computed.
     const codec = jsonCodec<unknown>();

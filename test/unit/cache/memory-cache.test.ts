@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryCache } from '../../../src/cache/memory-cache.js';
 
-describe('MemoryCache', { timeout: 200 }, () => {
+describe('MemoryCache', { timeout: 2000 }, () => {
   it('evicts the least recently used entry at maxEntries and counts each eviction', async () => {
     // Failing means the cache grows without bound, evicts the wrong entries, or /metrics/cache
     // hides that the bound is too small.

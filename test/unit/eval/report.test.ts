@@ -43,7 +43,7 @@ function expectCleanDocument(svg: string): void {
   expect(svg).toContain('<g class="legend">');
 }
 
-describe('rocSvg', { timeout: 200 }, () => {
+describe('rocSvg', { timeout: 2000 }, () => {
   const svg = rocSvg(METRICS.roc, METRICS.tarAtFar, NAME, METRICS.auc);
 
   it('is well-formed SVG of the declared size', async () => {
@@ -62,7 +62,7 @@ describe('rocSvg', { timeout: 200 }, () => {
   });
 });
 
-describe('histogramSvg', { timeout: 200 }, () => {
+describe('histogramSvg', { timeout: 2000 }, () => {
   const svg = histogramSvg(PAIRS, 0.35, NAME, {
     thresholdLabel: 'threshold (mean of the 10 fold thresholds)',
   });
@@ -82,7 +82,7 @@ describe('histogramSvg', { timeout: 200 }, () => {
   });
 });
 
-describe('reliabilitySvg', { timeout: 200 }, () => {
+describe('reliabilitySvg', { timeout: 2000 }, () => {
   const svg = reliabilitySvg(METRICS.calibration, NAME);
 
   it('is well-formed SVG', async () => {
@@ -100,7 +100,7 @@ describe('reliabilitySvg', { timeout: 200 }, () => {
   });
 });
 
-describe('SvgChart helpers', { timeout: 200 }, () => {
+describe('SvgChart helpers', { timeout: 2000 }, () => {
   it('escapeXml escapes the five XML special characters', () => {
     expect(escapeXml(`<a href="x">'&'</a>`)).toBe('&lt;a href=&quot;x&quot;&gt;&apos;&amp;&apos;&lt;/a&gt;');
   });

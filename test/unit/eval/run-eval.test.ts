@@ -92,7 +92,7 @@ async function run(concurrency = 2) {
   return { ...result, verifier, fallbackVerifier, progress };
 }
 
-describe('runEval', { timeout: 200 }, () => {
+describe('runEval', { timeout: 2000 }, () => {
   it('analyses each distinct image once, with the center face policy by default', async () => {
     const { verifier } = await run();
     expect(verifier.calls.sort(), 'an image used by several pairs must come from the cache').toEqual(

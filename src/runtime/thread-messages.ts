@@ -30,6 +30,15 @@ export type FromThread =
   | { type: 'result'; id: number; analysis: ImageAnalysis }
   | { type: 'error'; id: number; error: SerializedError };
 
+/**
+ * Whether a typed array covers its whole buffer. Structured clone copies a view's entire buffer, and
+ * transferring a view's buffer detaches everything else in it: either needs a view that owns its
+ * buffer (else send a copy, `view.slice()`).
+ */
+export function ownsBuffer(view: ArrayBufferView): boolean {
+  return view.byteOffset === 0 && view.byteLength === view.buffer.byteLength;
+}
+
 function describe(value: unknown): string | undefined {
   if (value === undefined) return undefined;
   if (value instanceof Error) return value.message;

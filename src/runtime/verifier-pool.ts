@@ -8,10 +8,10 @@
  * only the image bytes go in and a small result comes back. Comparing two embeddings is cheap and
  * happens in the calling thread.
  *
- * Scheduling: an image goes to the thread with the fewest images in flight. A thread that dies
- * (a native crash, out of memory) fails the images it held with INTERNAL_ERROR and is replaced; the
- * pool never hangs a caller. Idle threads do not keep the process alive, so a script that forgets
- * `close()` still exits.
+ * Scheduling: an image goes to the thread with models loaded and the fewest images in flight. A thread
+ * that dies (an uncaught error, its heap limit) fails the images it held with retryable UNAVAILABLE
+ * and is replaced; the pool never hangs a caller. (A native crash takes the whole process down.) Idle
+ * threads do not keep the process alive, so a script that forgets `close()` still exits.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -25,7 +25,13 @@ import {
   type PerCallOptions,
   type VerifierOptions,
 } from '../pipeline/verifier.js';
-import { deserializeError, type FromThread, type ThreadData, type ToThread } from './thread-messages.js';
+import {
+  deserializeError,
+  ownsBuffer,
+  type FromThread,
+  type ThreadData,
+  type ToThread,
+} from './thread-messages.js';
 
 interface Pending {
   resolve(analysis: ImageAnalysis): void;
@@ -36,9 +42,11 @@ interface Thread {
   worker: Worker;
   ready: Promise<void>;
   pending: Map<number, Pending>;
-  /** Set once the models are loaded: only a thread that had started is replaced when it dies. */
+  /** Set once the models are loaded. */
   started: boolean;
   exited: boolean;
+  /** Called when the last image in flight is answered or failed (close() waits for it). */
+  onIdle?: () => void;
 }
 
 /**
@@ -144,8 +152,12 @@ export class VerifierPool extends VerifierBase {
           // Not there any more: the thread died and its images were failed.
           if (!thread.pending.has(id)) return;
           // A view into a larger buffer (a slice of a multipart body) would be cloned whole.
-          const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
-          const message: ToThread = { type: 'analyze', id, bytes: own ? bytes : bytes.slice(), options };
+          const message: ToThread = {
+            type: 'analyze',
+            id,
+            bytes: ownsBuffer(bytes) ? bytes : bytes.slice(),
+            options,
+          };
           thread.worker.postMessage(message);
         },
         (err: unknown) => {
@@ -172,7 +184,7 @@ export class VerifierPool extends VerifierBase {
     await Promise.all(
       this.threads.map(async (t) => {
         await Promise.allSettled([t.ready]);
-        while (t.pending.size > 0 && !t.exited) await new Promise((r) => setTimeout(r, 5));
+        if (t.pending.size > 0) await new Promise<void>((r) => (t.onIdle = r));
         if (t.exited) return;
         const exited = new Promise((r) => t.worker.once('exit', r));
         t.worker.ref(); // an idle thread is unref'd: without this the process could exit first
@@ -214,6 +226,7 @@ export class VerifierPool extends VerifierBase {
       for (const p of thread.pending.values()) p.reject(threadLost());
       const lost = thread.pending.size;
       thread.pending.clear();
+      thread.onIdle?.();
       const i = this.threads.indexOf(thread);
       if (i >= 0) this.threads.splice(i, 1);
       if (this.closing) return;
@@ -221,7 +234,7 @@ export class VerifierPool extends VerifierBase {
         warn(`An inference thread exited (code ${code}) with ${lost} image(s) in flight; starting another`);
         this.replace(0);
       } else if (replacement) {
-        const delay = Math.min(60_000, 1000 * 2 ** this.failedStarts++);
+        const delay = this.nextBackoff();
         warn(
           `A replacement inference thread failed to start (code ${code}); trying again in ${delay / 1000} s`,
         );
@@ -233,10 +246,18 @@ export class VerifierPool extends VerifierBase {
       const p = thread.pending.get(message.id);
       if (!p) return;
       thread.pending.delete(message.id);
-      if (thread.pending.size === 0) thread.worker.unref();
+      if (thread.pending.size === 0) {
+        thread.worker.unref();
+        thread.onIdle?.();
+      }
       if (message.type === 'result') p.resolve(message.analysis);
       else p.reject(deserializeError(message.error));
     });
+  }
+
+  /** The wait before the next attempt to start a thread: 1 s, 2 s, 4 s … up to 60 s. */
+  private nextBackoff(): number {
+    return Math.min(60_000, 1000 * 2 ** this.failedStarts++);
   }
 
   /** Starts a thread in place of one that died, after `delayMs`; failing to spawn one counts as failing to start. */
@@ -246,7 +267,7 @@ export class VerifierPool extends VerifierBase {
       try {
         this.adopt(startThread(this.data, this.options.session.onWarning).thread);
       } catch (err) {
-        const delay = Math.min(60_000, 1000 * 2 ** this.failedStarts++);
+        const delay = this.nextBackoff();
         this.options.session.onWarning?.(
           `Could not start an inference thread (${err instanceof Error ? err.message : String(err)}); trying again in ${delay / 1000} s`,
         );

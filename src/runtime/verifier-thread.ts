@@ -10,7 +10,13 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { ModelRegistry } from '../models/registry.js';
 import { Verifier } from '../pipeline/verifier.js';
-import { serializeError, type ThreadData, type ToThread, type FromThread } from './thread-messages.js';
+import {
+  ownsBuffer,
+  serializeError,
+  type FromThread,
+  type ThreadData,
+  type ToThread,
+} from './thread-messages.js';
 
 const port = parentPort;
 if (!port) throw new Error('verifier-thread must run in a worker thread');
@@ -60,8 +66,7 @@ port.on('message', (message: ToThread) => {
     (analysis) => {
       // Transfer the embedding's memory only when the array owns all of it (not a view of more).
       const e = analysis.embedding;
-      const owns = e.byteOffset === 0 && e.byteLength === e.buffer.byteLength;
-      answer(id, { type: 'result', id, analysis }, owns ? [e.buffer as ArrayBuffer] : []);
+      answer(id, { type: 'result', id, analysis }, ownsBuffer(e) ? [e.buffer as ArrayBuffer] : []);
     },
     (err: unknown) => answer(id, { type: 'error', id, error: serializeError(err) }),
   );

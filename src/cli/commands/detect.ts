@@ -2,7 +2,7 @@ import { reportFace } from '../../pipeline/verifier.js';
 import { drawFaces } from '../draw-faces.js';
 import { describeFace } from '../format.js';
 import type { Command } from './index.js';
-import { inputBytes, verifierFor, requireArgs } from './shared.js';
+import { inputBytes, requireArgs, verifierFor } from './shared.js';
 
 export const detectCommand: Command = async (ctx) => {
   const [input] = requireArgs(ctx, 1, 'detect IMG [--json] [--out FILE.png]') as [string];

@@ -77,73 +77,95 @@ function in6(addr: bigint, r: Range6): boolean {
   return addr >> shift === r.base >> shift;
 }
 
-// Order matters only for the label reported (broadcast sits inside 240/4).
-const FORBIDDEN_V4: readonly Range4[] = [
-  cidr4('0.0.0.0/8', 'unspecified'),
-  cidr4('10.0.0.0/8', 'private'),
-  cidr4('100.64.0.0/10', 'carrier-grade NAT'),
-  cidr4('127.0.0.0/8', 'loopback'),
-  cidr4('169.254.0.0/16', 'link-local'), // includes 169.254.169.254, the cloud metadata service
-  cidr4('172.16.0.0/12', 'private'),
-  cidr4('192.0.0.0/24', 'IETF protocol assignments'),
-  cidr4('192.0.2.0/24', 'documentation'),
-  cidr4('192.88.99.0/24', '6to4 relay anycast'),
-  cidr4('192.168.0.0/16', 'private'),
-  cidr4('198.18.0.0/15', 'benchmarking'),
-  cidr4('198.51.100.0/24', 'documentation'),
-  cidr4('203.0.113.0/24', 'documentation'),
-  cidr4('224.0.0.0/4', 'multicast'),
-  cidr4('255.255.255.255/32', 'broadcast'),
-  cidr4('240.0.0.0/4', 'reserved'),
-];
+/**
+ * The special ranges, built on first use: parsing them costs about 20 ms (IPv6 validation compiles a
+ * large regular expression), which every CLI command paid at start-up when they were module constants.
+ */
+interface SpecialRanges {
+  forbiddenV4: readonly Range4[];
+  forbiddenV6: readonly Range6[];
+  globalUnicast: Range6;
+  mapped: Range6;
+  translated: Range6;
+  compatible: Range6;
+  nat64: Range6;
+  sixToFour: Range6;
+  teredo: Range6;
+}
 
-const FORBIDDEN_V6: readonly Range6[] = [
-  cidr6('::/128', 'unspecified'),
-  cidr6('::1/128', 'loopback'),
-  cidr6('64:ff9b:1::/48', 'local-use NAT64'),
-  cidr6('100::/64', 'discard-only'),
-  cidr6('2001:2::/48', 'benchmarking'),
-  cidr6('2001:10::/28', 'ORCHID'),
-  cidr6('2001:20::/28', 'ORCHIDv2'),
-  cidr6('2001:db8::/32', 'documentation'),
-  cidr6('3fff::/20', 'documentation'),
-  cidr6('fc00::/7', 'unique-local'),
-  cidr6('fe80::/10', 'link-local'),
-  cidr6('fec0::/10', 'site-local'),
-  cidr6('ff00::/8', 'multicast'),
-];
+let specialRanges: SpecialRanges | undefined;
 
-const GLOBAL_UNICAST = cidr6('2000::/3', 'global unicast');
-const MAPPED = cidr6('::ffff:0:0/96', 'IPv4-mapped');
-const TRANSLATED = cidr6('::ffff:0:0:0/96', 'IPv4-translated');
-const COMPATIBLE = cidr6('::/96', 'IPv4-compatible');
-const NAT64 = cidr6('64:ff9b::/96', 'NAT64');
-const SIX_TO_FOUR = cidr6('2002::/16', '6to4');
-const TEREDO = cidr6('2001::/32', 'Teredo');
+function ranges(): SpecialRanges {
+  specialRanges ??= {
+    // Order matters only for the label reported (broadcast sits inside 240/4).
+    forbiddenV4: [
+      cidr4('0.0.0.0/8', 'unspecified'),
+      cidr4('10.0.0.0/8', 'private'),
+      cidr4('100.64.0.0/10', 'carrier-grade NAT'),
+      cidr4('127.0.0.0/8', 'loopback'),
+      cidr4('169.254.0.0/16', 'link-local'), // includes 169.254.169.254, the cloud metadata service
+      cidr4('172.16.0.0/12', 'private'),
+      cidr4('192.0.0.0/24', 'IETF protocol assignments'),
+      cidr4('192.0.2.0/24', 'documentation'),
+      cidr4('192.88.99.0/24', '6to4 relay anycast'),
+      cidr4('192.168.0.0/16', 'private'),
+      cidr4('198.18.0.0/15', 'benchmarking'),
+      cidr4('198.51.100.0/24', 'documentation'),
+      cidr4('203.0.113.0/24', 'documentation'),
+      cidr4('224.0.0.0/4', 'multicast'),
+      cidr4('255.255.255.255/32', 'broadcast'),
+      cidr4('240.0.0.0/4', 'reserved'),
+    ],
+    forbiddenV6: [
+      cidr6('::/128', 'unspecified'),
+      cidr6('::1/128', 'loopback'),
+      cidr6('64:ff9b:1::/48', 'local-use NAT64'),
+      cidr6('100::/64', 'discard-only'),
+      cidr6('2001:2::/48', 'benchmarking'),
+      cidr6('2001:10::/28', 'ORCHID'),
+      cidr6('2001:20::/28', 'ORCHIDv2'),
+      cidr6('2001:db8::/32', 'documentation'),
+      cidr6('3fff::/20', 'documentation'),
+      cidr6('fc00::/7', 'unique-local'),
+      cidr6('fe80::/10', 'link-local'),
+      cidr6('fec0::/10', 'site-local'),
+      cidr6('ff00::/8', 'multicast'),
+    ],
+    globalUnicast: cidr6('2000::/3', 'global unicast'),
+    mapped: cidr6('::ffff:0:0/96', 'IPv4-mapped'),
+    translated: cidr6('::ffff:0:0:0/96', 'IPv4-translated'),
+    compatible: cidr6('::/96', 'IPv4-compatible'),
+    nat64: cidr6('64:ff9b::/96', 'NAT64'),
+    sixToFour: cidr6('2002::/16', '6to4'),
+    teredo: cidr6('2001::/32', 'Teredo'),
+  };
+  return specialRanges;
+}
 
 const low32 = (addr: bigint, shift = 0n): number => Number((addr >> shift) & 0xffffffffn);
 
 function forbiddenRange4(addr: number): string | undefined {
-  return FORBIDDEN_V4.find((r) => in4(addr, r))?.label;
+  return ranges().forbiddenV4.find((r) => in4(addr, r))?.label;
 }
 
 function forbiddenRange6(addr: bigint): string | undefined {
-  const special = FORBIDDEN_V6.find((r) => in6(addr, r));
+  const r = ranges();
+  const special = r.forbiddenV6.find((range) => in6(addr, range));
   if (special) return special.label;
   // Forms that carry an IPv4 address: the packet ends up at that address, so judge it.
   const embedded = (form: Range6, v4: number): string | undefined => {
     const inner = forbiddenRange4(v4);
     return inner === undefined ? undefined : `${form.label} ${inner}`;
   };
-  for (const form of [MAPPED, TRANSLATED, COMPATIBLE, NAT64]) {
+  for (const form of [r.mapped, r.translated, r.compatible, r.nat64]) {
     if (in6(addr, form)) return embedded(form, low32(addr));
   }
-  if (in6(addr, SIX_TO_FOUR)) return embedded(SIX_TO_FOUR, low32(addr, 80n));
-  if (in6(addr, TEREDO)) {
+  if (in6(addr, r.sixToFour)) return embedded(r.sixToFour, low32(addr, 80n));
+  if (in6(addr, r.teredo)) {
     // The server's address is in bits 32–63, the client's (inverted) in the last 32 bits.
-    return embedded(TEREDO, low32(addr, 64n)) ?? embedded(TEREDO, ~low32(addr) >>> 0);
+    return embedded(r.teredo, low32(addr, 64n)) ?? embedded(r.teredo, ~low32(addr) >>> 0);
   }
-  return in6(addr, GLOBAL_UNICAST) ? undefined : 'reserved';
+  return in6(addr, r.globalUnicast) ? undefined : 'reserved';
 }
 
 /**

@@ -96,6 +96,11 @@ export interface PreparedModel {
   cachePath: string | null;
   /** True when this call converted the model (false: read from the cache). */
   converted: boolean;
+  /**
+   * Where ONNX Runtime may keep its optimised form of the model (a path without extension, in the
+   * cache folder; see createSession), or null when there is no folder to keep it in.
+   */
+  optimizedCacheBase: string | null;
 }
 
 /**
@@ -109,18 +114,28 @@ export async function prepareModel(
   source: ModelSource,
   cacheDir: string = DEFAULT_MODEL_CACHE_DIR,
 ): Promise<PreparedModel> {
+  const base = `${name}-${source.sha256.slice(0, 16)}-c${CONVERTER_VERSION}`;
   if (source.format === 'onnx') {
+    // The user's file stays where it is; only ONNX Runtime's optimised form goes to the cache folder.
     return {
       name,
       onnx: await readSource(source, name),
       cachePath: resolveSourcePath(source),
       converted: false,
+      optimizedCacheBase: join(cacheDir, base),
     };
   }
-  const file = `${name}-${source.sha256.slice(0, 16)}-c${CONVERTER_VERSION}.onnx`;
+  const file = `${base}.onnx`;
   for (const dir of [cacheDir, join(tmpdir(), 'faceverify-models')]) {
     try {
-      return { name, onnx: await readFile(join(dir, file)), cachePath: join(dir, file), converted: false };
+      const onnx = await readFile(join(dir, file));
+      return {
+        name,
+        onnx,
+        cachePath: join(dir, file),
+        converted: false,
+        optimizedCacheBase: join(dir, base),
+      };
     } catch {
       // Not cached there yet.
     }
@@ -129,10 +144,10 @@ export async function prepareModel(
   for (const dir of [cacheDir, join(tmpdir(), 'faceverify-models')]) {
     try {
       await writeAtomically(join(dir, file), onnx);
-      return { name, onnx, cachePath: join(dir, file), converted: true };
+      return { name, onnx, cachePath: join(dir, file), converted: true, optimizedCacheBase: join(dir, base) };
     } catch {
       // Read-only folder: try the next one; the model still works from memory.
     }
   }
-  return { name, onnx, cachePath: null, converted: true };
+  return { name, onnx, cachePath: null, converted: true, optimizedCacheBase: null };
 }

@@ -240,7 +240,7 @@ export class Verifier extends VerifierBase {
       scorer.kind === 'ensemble' ? scorer.members.map((m) => opts.registry.embedder(m.model)) : [scorer];
     const load = async (name: string, source: ModelSource) => {
       const prepared = await prepareModel(name, source, opts.modelCacheDir);
-      return createSession(prepared.onnx, opts.session);
+      return createSession(prepared.onnx, opts.session, prepared.optimizedCacheBase);
     };
     const [pnet, rnet, onet, ...embs] = await Promise.all([
       load(`${detManifest.name}-pnet`, detManifest.stages.pnet),

@@ -17,7 +17,7 @@ import type { Embedder } from '../src/pipeline/embedder.js';
 import { createVerifier, Verifier } from '../src/pipeline/verifier.js';
 import { MOBILEFACENET, MTCNN } from '../src/models/builtin.js';
 import { FACES_DIR } from './faces-dir.js';
-import { stats, type Stats } from './stats.js';
+import { pageFaultMicros, stats, type Stats } from './stats.js';
 
 const runs = Number(process.argv[process.argv.indexOf('--runs') + 1] || 30);
 const warmup = 5;
@@ -102,7 +102,12 @@ const hash = (p: string): string =>
     .slice(0, 12);
 const result = {
   date: new Date().toISOString(),
-  machine: { cpu: cpus()[0]?.model, cores: cpus().length, memory_gb: Math.round(totalmem() / 2 ** 30) },
+  machine: {
+    cpu: cpus()[0]?.model,
+    cores: cpus().length,
+    memory_gb: Math.round(totalmem() / 2 ** 30),
+    page_fault_us: pageFaultMicros(),
+  },
   node: process.version,
   models: {
     mtcnn: [MTCNN.stages.pnet, MTCNN.stages.rnet, MTCNN.stages.onet].map((s) => hash(s.path)),
@@ -127,7 +132,7 @@ const rows = Object.entries(perImage).flatMap(([label, st]) =>
   Object.entries(st).map(([stage, s]) => `| ${label} | ${stage} | ${s.median} | ${s.p90} | ${s.p99} |`),
 );
 console.log(
-  `machine: ${result.machine.cpu}, ${result.machine.cores} cores; node ${result.node}; ${runs} runs after ${warmup} warm-up`,
+  `machine: ${result.machine.cpu}, ${result.machine.cores} cores, ${result.machine.page_fault_us} µs per fresh 4 KiB page; node ${result.node}; ${runs} runs after ${warmup} warm-up`,
 );
 console.log('| image | stage | median ms | p90 | p99 |\n| --- | --- | --- | --- | --- |');
 console.log(rows.join('\n'));

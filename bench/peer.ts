@@ -37,7 +37,7 @@ import { FACES_DIR } from './faces-dir.js';
 import { createHumanPeer } from './peer/human-peer.js';
 import { countTflite, loadCounted } from './peer/model-flops.js';
 import { numberArg } from './inputs.js';
-import { median, stats, type Stats } from './stats.js';
+import { median, pageFaultMicros, stats, type Stats } from './stats.js';
 
 const runs = numberArg('runs', 40);
 const seconds = numberArg('seconds', 8);
@@ -462,6 +462,7 @@ const result = {
     cores,
     memory_gb: Math.round(totalmem() / 2 ** 30),
     kernel: release(),
+    page_fault_us: pageFaultMicros(),
     load_average_1m: { start: r2(loadStart[0] ?? NaN), end: r2(loadavg()[0] ?? NaN) },
     note: 'possibly shared with other work: engines alternate per image, per round and per run',
   },
@@ -544,7 +545,7 @@ console.log(
   [
     `# faceverify vs @vladmandic/human ${result.versions['@vladmandic/human']} (${result.date})`,
     '',
-    `machine: ${result.machine.cpu}, ${cores} cores, ${result.machine.memory_gb} GB, Linux ${result.machine.kernel}; node ${result.node}`,
+    `machine: ${result.machine.cpu}, ${cores} cores, ${result.machine.memory_gb} GB, Linux ${result.machine.kernel}, ${result.machine.page_fault_us} µs per fresh 4 KiB page; node ${result.node}`,
     `load average (1 min) ${result.machine.load_average_1m.start} at start, ${result.machine.load_average_1m.end} at end — the machine may be shared: ours and the peer alternate per image, per round and per run.`,
     `versions: ${Object.entries(result.versions)
       .map(([k, v]) => `${k} ${v}`)

@@ -45,7 +45,7 @@ export function pageFaultMicros(): number {
     const t1 = performance.now();
     buf.fill(2);
     const t2 = performance.now();
-    rounds.push((((t1 - t0) - (t2 - t1)) * 1000) / (size / 4096));
+    rounds.push(((t1 - t0 - (t2 - t1)) * 1000) / (size / 4096));
   }
   return Math.round(median(rounds) * 100) / 100;
 }

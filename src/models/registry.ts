@@ -230,6 +230,7 @@ export async function saveUserModel(cacheDir: string, manifest: EmbedderManifest
   const path = join(dir, `${manifest.name}.json`);
   await writeAtomically(path, `${JSON.stringify(json, null, 2)}\n`);
   await removeStaleFiles(dir, manifest.name, file);
+  await removeOptimizedGraphs(cacheDir, manifest.name, manifest.source.sha256);
   return path;
 }
 
@@ -237,6 +238,25 @@ async function removeStaleFiles(dir: string, name: string, keep: string | null):
   const own = new RegExp(`^${name.replace(/[.]/g, '\\.')}-[0-9a-f]{16}\\.onnx$`);
   for (const f of await readdir(dir)) {
     if (own.test(f) && f !== keep) await rm(join(dir, f), { force: true });
+  }
+}
+
+/**
+ * Removes ONNX Runtime's optimised graphs of a user model, `<name>-<sha16>-c<n>.ort….onnx` in the cache
+ * folder (src/runtime/onnx-session.ts), except those of the model file with `keepSha` (null: all).
+ * FaceNet's is 90 MB: a replaced or removed model should not leave it behind.
+ */
+async function removeOptimizedGraphs(cacheDir: string, name: string, keepSha: string | null): Promise<void> {
+  const own = new RegExp(`^${name.replace(/[.]/g, '\\.')}-([0-9a-f]{16})-c\\d+\\.ort.*\\.onnx$`);
+  let files: string[];
+  try {
+    files = await readdir(cacheDir);
+  } catch {
+    return; // no cache folder: nothing to remove
+  }
+  for (const f of files) {
+    const match = own.exec(f);
+    if (match && match[1] !== keepSha?.slice(0, 16)) await rm(join(cacheDir, f), { force: true });
   }
 }
 
@@ -257,4 +277,5 @@ export async function removeUserModel(cacheDir: string, name: string): Promise<v
   }
   await rm(path);
   await removeStaleFiles(dir, name, null);
+  await removeOptimizedGraphs(cacheDir, name, null);
 }

@@ -132,4 +132,26 @@ describe('user model manifests', () => {
     await expect(removeUserModel(cacheDir, 'm')).rejects.toMatchObject({ code: 'MODEL_NOT_FOUND' });
     await expect(removeUserModel(cacheDir, 'mobilefacenet')).rejects.toBeInstanceOf(FaceVerifyError);
   });
+
+  it("replacing or removing a model deletes ONNX Runtime's optimised graphs of its old files only", async () => {
+    const graph = (name: string, hash: string): string =>
+      `${name}-${hash.slice(0, 16)}-c2.ort1.30.0-0123456789ab.onnx`;
+    const m = manifest('m');
+    await mkdir(userModelsDir(cacheDir), { recursive: true });
+    await writeFile(m.source.path, 'model');
+    const others = [
+      graph('m2', HASH),
+      graph('m-0123456789abcdef', HASH),
+      'mtcnn-pnet-8272d20e7e0981b2-c2.onnx',
+    ];
+    for (const f of [graph('m', HASH), graph('m', 'cd'.repeat(32)), ...others]) {
+      await writeFile(join(cacheDir, f), 'graph');
+    }
+    await saveUserModel(cacheDir, m);
+    const files = async (): Promise<string[]> =>
+      (await readdir(cacheDir)).filter((f) => f.endsWith('.onnx')).sort();
+    expect(await files()).toEqual([graph('m', HASH), ...others].sort());
+    await removeUserModel(cacheDir, 'm');
+    expect(await files()).toEqual([...others].sort());
+  });
 });

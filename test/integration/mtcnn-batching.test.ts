@@ -1,0 +1,65 @@
+/**
+ * R-Net and O-Net run in batches of at most MAX_BATCH crops (src/pipeline/mtcnn/mtcnn.ts), so one
+ * crowded photo cannot grow ONNX Runtime's memory arena by hundreds of megabytes for good. Batching
+ * must not change a single number: real models, real crowded photos, three batch sizes.
+ */
+import { expect, it } from 'vitest';
+import { decodeImage } from '../../src/pipeline/decode.js';
+import { MAX_BATCH, MtcnnDetector, type MtcnnSessions } from '../../src/pipeline/mtcnn/mtcnn.js';
+import type { InferenceSession } from '../../src/runtime/onnx-session.js';
+import { describeWithFaces, readFace } from '../support/faces.js';
+import { useVerifier } from '../support/verifier.js';
+
+const CROWDED = ['edge/multi_face/bald_guys.jpg', 'edge/multi_face/bbt1.jpg'];
+
+describeWithFaces('MTCNN refinement in bounded batches', () => {
+  const verifier = useVerifier({ threads: 0 });
+
+  /** The detector's sessions, with R-Net's and O-Net's batch sizes recorded. */
+  function recording(): { sessions: MtcnnSessions; batches: { rnet: number[]; onet: number[] } } {
+    const original = (verifier().detector as unknown as { sessions: MtcnnSessions }).sessions;
+    const batches = { rnet: [] as number[], onet: [] as number[] };
+    const wrap = (session: InferenceSession, sizes: number[]): InferenceSession => ({
+      ...session,
+      inputNames: session.inputNames,
+      outputNames: session.outputNames,
+      run: (feeds) => {
+        sizes.push(Object.values(feeds)[0]?.dims[0] as number);
+        return session.run(feeds);
+      },
+    });
+    return {
+      sessions: {
+        pnet: original.pnet,
+        rnet: wrap(original.rnet, batches.rnet),
+        onet: wrap(original.onet, batches.onet),
+      },
+      batches,
+    };
+  }
+
+  it.each(CROWDED)(
+    '%s: the same faces, to the last bit, in batches of 64/16, 7/3 or all at once',
+    async (file) => {
+      const decoded = await decodeImage(readFace(file));
+      const image = { ...decoded, channels: 3 };
+      const manifest = verifier().detector.manifest;
+      const bounded = recording();
+      const faces = await new MtcnnDetector(manifest, bounded.sessions).detect(image);
+      const small = await new MtcnnDetector(manifest, bounded.sessions, { rnet: 7, onet: 3 }).detect(image);
+      const whole = recording();
+      const unbounded = await new MtcnnDetector(manifest, whole.sessions, { rnet: 1e9, onet: 1e9 }).detect(
+        image,
+      );
+
+      expect(faces.length).toBeGreaterThan(1);
+      expect(faces).toEqual(unbounded);
+      expect(small).toEqual(unbounded);
+      // The photo really needs several batches, and none is larger than the bound.
+      const candidates = whole.batches.rnet[0] as number;
+      expect(candidates).toBeGreaterThan(MAX_BATCH.rnet);
+      expect(Math.max(...bounded.batches.rnet)).toBeLessThanOrEqual(MAX_BATCH.rnet);
+      expect(Math.max(...bounded.batches.onet)).toBeLessThanOrEqual(MAX_BATCH.onet);
+    },
+  );
+});

@@ -71,6 +71,15 @@ interface Level {
   scale: number;
 }
 
+/** R-Net or O-Net: its session, crop size, batch bound and threshold, and whether it gives landmarks. */
+interface RefineStage {
+  session: InferenceSession;
+  size: number;
+  maxBatch: number;
+  threshold: number;
+  withLandmarks: boolean;
+}
+
 interface Candidate {
   box: Box;
   score: number;
@@ -129,12 +138,14 @@ export class MtcnnDetector {
     cands = cands.map((c) => ({ ...c, box: squareBox(regress(c.box, c.reg)) }));
     if (cands.length === 0) return [];
 
-    cands = await this.refine(this.sessions.rnet, 24, this.maxBatch.rnet, cands, levels, image, t2, false);
+    const rnet = { session: this.sessions.rnet, size: 24, maxBatch: this.maxBatch.rnet, threshold: t2 };
+    cands = await this.refine({ ...rnet, withLandmarks: false }, cands, levels, image);
     cands = suppress(cands, 0.7, 'union');
     cands = cands.map((c) => ({ ...c, box: squareBox(regress(c.box, c.reg)) }));
     if (cands.length === 0) return [];
 
-    cands = await this.refine(this.sessions.onet, 48, this.maxBatch.onet, cands, levels, image, t3, true);
+    const onet = { session: this.sessions.onet, size: 48, maxBatch: this.maxBatch.onet, threshold: t3 };
+    cands = await this.refine({ ...onet, withLandmarks: true }, cands, levels, image);
     cands = cands.map((c) => ({ ...c, box: regress(c.box, c.reg) }));
     cands = suppress(cands, 0.7, 'min');
     return cands.map((c) => ({ box: c.box, score: c.score, landmarks: c.landmarks ?? [] }));
@@ -203,31 +214,24 @@ export class MtcnnDetector {
 
   /** Runs R-Net or O-Net on crops of the candidates, `maxBatch` at a time; keeps those above the threshold. */
   private async refine(
-    session: InferenceSession,
-    size: number,
-    maxBatch: number,
+    stage: RefineStage,
     cands: Candidate[],
     levels: Level[],
     image: InterleavedImage,
-    threshold: number,
-    withLandmarks: boolean,
   ): Promise<Candidate[]> {
     const kept: Candidate[] = [];
-    for (let start = 0; start < cands.length; start += maxBatch) {
-      const chunk = cands.slice(start, start + maxBatch);
-      kept.push(...(await this.refineBatch(session, size, chunk, levels, image, threshold, withLandmarks)));
+    for (let start = 0; start < cands.length; start += stage.maxBatch) {
+      const chunk = cands.slice(start, start + stage.maxBatch);
+      kept.push(...(await this.refineBatch(stage, chunk, levels, image)));
     }
     return kept;
   }
 
   private async refineBatch(
-    session: InferenceSession,
-    size: number,
+    { session, size, threshold, withLandmarks }: RefineStage,
     cands: Candidate[],
     levels: Level[],
     image: InterleavedImage,
-    threshold: number,
-    withLandmarks: boolean,
   ): Promise<Candidate[]> {
     const n = cands.length;
     const per = 3 * size * size;

@@ -1,20 +1,22 @@
 /**
  * Throughput benchmark (not a test): verify pairs per second and latency, through the library with
- * several verifications in flight, and through the HTTP API (`POST /verify/sync`, multipart uploads of
+ * several verifications in flight, single images per second through the library (both cores busy),
+ * and through the HTTP API (`POST /verify/sync`, multipart uploads of
  * two ~640×480 photos) with autocannon on loopback — in-process and Redis/BullMQ modes, with caches off
  * (every request does the full work) and on (repeated pairs answered from the result cache).
  * Writes bench/results/http.json and prints a table.
  *
  *   npx tsx bench/http.ts [--seconds 10] [--connections 4]
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import autocannon from 'autocannon';
 import { loadConfig } from '../src/config/config.js';
 import { createService } from '../src/container.js';
 import { inferenceThreads } from '../src/config/verifier-options.js';
-import { createVerifier } from '../src/pipeline/verifier.js';
-import { benchPair, multipartUpload, numberArg } from './inputs.js';
+import { createVerifier, type FaceVerifier } from '../src/pipeline/verifier.js';
+import { FACES_DIR } from './faces-dir.js';
+import { benchPair, lfwSample, multipartUpload, numberArg } from './inputs.js';
 
 const seconds = numberArg('seconds', 10);
 const connections = numberArg('connections', 4);
@@ -22,26 +24,59 @@ const cores = cpus().length;
 
 const [a, b] = await benchPair();
 
+/** Operations per second with `inFlight` of them running at once, on a fresh verifier. */
+async function rate(
+  inFlight: number,
+  threads: number,
+  op: (verifier: FaceVerifier, i: number) => Promise<unknown>,
+): Promise<number> {
+  const verifier = await createVerifier({ threads });
+  for (let i = 0; i < 5; i++) await op(verifier, i);
+  let done = 0;
+  const end = performance.now() + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (performance.now() < end) await op(verifier, done++);
+    }),
+  );
+  await verifier.close();
+  return Math.round((done / seconds) * 10) / 10;
+}
+
 // Library: N verifications in flight, in the calling thread or on inference threads; caches don't
 // exist at this level.
 async function library(
   inFlight: number,
   threads: number,
 ): Promise<{ pairs_per_s: number; in_flight: number; threads: number }> {
-  const verifier = await createVerifier({ threads });
-  for (let i = 0; i < 5; i++) await verifier.verify(a, b);
-  let done = 0;
-  const end = performance.now() + seconds * 1000;
-  await Promise.all(
-    Array.from({ length: inFlight }, async () => {
-      while (performance.now() < end) {
-        await verifier.verify(a, b);
-        done++;
-      }
-    }),
+  const pairsPerS = await rate(inFlight, threads, (verifier) => verifier.verify(a, b));
+  return { pairs_per_s: pairsPerS, in_flight: inFlight, threads };
+}
+
+// Library: single images analysed (decode, detect, align, embed) with both cores busy.
+// The LFW crops in which a face is found (the policy takes the largest when there are several).
+const checker = await createVerifier({ threads: 0 });
+const lfwCrops: Buffer[] = [];
+for (const p of lfwSample(12)) {
+  const bytes = readFileSync(`${FACES_DIR}/${p}`);
+  if (
+    await checker.analyze(bytes, { facePolicy: 'largest' }).then(
+      () => true,
+      () => false,
+    )
+  )
+    lfwCrops.push(bytes);
+}
+await checker.close();
+
+async function images(
+  label: string,
+  set: Buffer[],
+): Promise<{ images: string; count: number; images_per_s: number }> {
+  const perS = await rate(2 * cores, cores, (verifier, i) =>
+    verifier.analyze(set[i % set.length] as Buffer, { facePolicy: 'largest' }),
   );
-  await verifier.close();
-  return { pairs_per_s: Math.round((done / seconds) * 10) / 10, in_flight: inFlight, threads };
+  return { images: label, count: set.length, images_per_s: perS };
 }
 
 async function http(mode: 'memory' | 'redis', cache: 'on' | 'off', threads = 'auto') {
@@ -97,6 +132,7 @@ const results = {
     await library(2, cores),
     await library(4, cores),
   ],
+  images: [await images('640×480 (the pair above)', [a, b]), await images('LFW 250×250', lfwCrops)],
   http: [
     await http('memory', 'off', '0'),
     await http('memory', 'off'),
@@ -104,8 +140,17 @@ const results = {
     await http('redis', 'off'),
     await http('redis', 'on'),
   ],
+  // The machine's speed drifts during a run: the library once more after the HTTP rows, so the
+  // HTTP/library ratio compares like with like (the mean of the library before and after).
+  library_after_http: await library(4, cores),
 };
-writeFileSync(new URL('results/http.json', import.meta.url), `${JSON.stringify(results, null, 2)}\n`);
+const libraryBefore = results.library.at(-1)?.pairs_per_s ?? NaN;
+const libraryMean = (libraryBefore + results.library_after_http.pairs_per_s) / 2;
+const httpThreads = results.http[1]?.pairs_per_s ?? NaN;
+writeFileSync(
+  new URL('results/http.json', import.meta.url),
+  `${JSON.stringify({ ...results, http_over_library: Math.round((httpThreads / libraryMean) * 100) / 100 }, null, 2)}\n`,
+);
 console.log(
   `machine: ${results.machine.cpu}, ${results.machine.cores} cores; ${seconds} s per run; ${connections} connections`,
 );
@@ -116,8 +161,14 @@ for (const l of results.library)
   console.log(
     `| library | ${l.threads ? `${l.threads} threads` : 'calling thread'}, ${l.in_flight} in flight | – | ${l.pairs_per_s} | | | | |`,
   );
+console.log(`\nimages per second, library, ${cores} inference threads, ${2 * cores} in flight:`);
+for (const i of results.images) console.log(`- ${i.images} (${i.count} images): ${i.images_per_s} images/s`);
+console.log();
 for (const h of results.http) {
   console.log(
     `| HTTP /verify/sync | ${h.mode}, ${h.threads ? `${h.threads} threads` : 'calling thread'} | ${h.cache} | ${h.pairs_per_s} | ${h.latency_ms.p50} | ${h.latency_ms.p90} | ${h.latency_ms.p99} | ${h.non_2xx} |`,
   );
 }
+console.log(
+  `\nlibrary, ${cores} threads, 4 in flight, again after the HTTP rows: ${results.library_after_http.pairs_per_s} pairs/s; HTTP in-process (${cores} threads, caches off) / library (mean of before and after): ${Math.round((httpThreads / libraryMean) * 100)} %`,
+);

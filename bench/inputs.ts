@@ -2,6 +2,7 @@
  * What several benchmarks share: numeric command-line options, and the verify request they send — two
  * real photos resized in memory to ~640×480 (never written) as a multipart upload.
  */
+import { readdirSync } from 'node:fs';
 import sharp from 'sharp';
 import { FACES_DIR } from './faces-dir.js';
 
@@ -9,6 +10,15 @@ import { FACES_DIR } from './faces-dir.js';
 export function numberArg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? Number(process.argv[i + 1]) : fallback;
+}
+
+/** `n` LFW crops (250×250) of different people, spread over the alphabet: paths under FACES_DIR. */
+export function lfwSample(n: number): string[] {
+  const people = readdirSync(`${FACES_DIR}/lfw/images`).sort();
+  return Array.from({ length: n }, (_, k) => {
+    const person = people[Math.floor((k * people.length) / n)] as string;
+    return `lfw/images/${person}/${person}_0001.jpg`;
+  });
 }
 
 /** A photo of the shared set as a ~640×480 JPEG. */

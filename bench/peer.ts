@@ -23,7 +23,7 @@
  */
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import sharp from 'sharp';
@@ -36,7 +36,7 @@ import { createSession, type InferenceSession } from '../src/runtime/onnx-sessio
 import { FACES_DIR } from './faces-dir.js';
 import { createHumanPeer } from './peer/human-peer.js';
 import { countTflite, loadCounted } from './peer/model-flops.js';
-import { numberArg } from './inputs.js';
+import { lfwSample, numberArg } from './inputs.js';
 import { median, pageFaultMicros, stats, type Stats } from './stats.js';
 
 const runs = numberArg('runs', 40);
@@ -68,11 +68,7 @@ const loadStart = loadavg();
 // ---------------------------------------------------------------------------------------------------
 // Images: 250×250 LFW crops of different people, and real photos resized in memory to 640×480
 // (cover, keeping the top: portraits have the face there). Only images in which both engines find a face.
-const lfwPeople = readdirSync(`${FACES_DIR}/lfw/images`).sort();
-const lfwFiles = Array.from({ length: 12 }, (_, k) => {
-  const person = lfwPeople[Math.floor((k * lfwPeople.length) / 12)] as string;
-  return `lfw/images/${person}/${person}_0001.jpg`;
-});
+const lfwFiles = lfwSample(12);
 const photoFiles = [
   'obama/obama-480p.jpg',
   'obama/obama2.jpg',

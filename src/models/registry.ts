@@ -247,7 +247,9 @@ async function removeStaleFiles(dir: string, name: string, keep: string | null):
  * FaceNet's is 90 MB: a replaced or removed model should not leave it behind.
  */
 async function removeOptimizedGraphs(cacheDir: string, name: string, keepSha: string | null): Promise<void> {
-  const own = new RegExp(`^${name.replace(/[.]/g, '\\.')}-([0-9a-f]{16})-c\\d+\\.ort.*\\.onnx$`);
+  const own = new RegExp(
+    `^${name.replace(/[.]/g, '\\.')}-([0-9a-f]{16})-c\\d+\\.ort[^-/]+-[0-9a-f]{12}\\.onnx$`,
+  );
   let files: string[];
   try {
     files = await readdir(cacheDir);

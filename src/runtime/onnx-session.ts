@@ -12,9 +12,9 @@
 import './disable-telemetry.js';
 import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { access, constants, readFile, rename, rm } from 'node:fs/promises';
+import { access, constants, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { arch, cpus } from 'node:os';
-import { dirname } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { FaceVerifyError } from '../errors.js';
 
@@ -70,11 +70,15 @@ export function optimizedGraphSignature(): string {
   if (signature !== undefined) return signature;
   let cpu = `${arch()} ${cpus()[0]?.model ?? 'unknown'}`;
   try {
-    // The first processor's identity and instruction-set flags (Linux).
+    // The first processor's identity and instruction-set flags (Linux: x86 and Arm field names).
     const first = readFileSync('/proc/cpuinfo', 'utf8').split('\n\n')[0] ?? '';
     const fields = first
       .split('\n')
-      .filter((l) => /^(vendor_id|cpu family|model|model name|flags)\s*:/.test(l));
+      .filter((l) =>
+        /^(vendor_id|cpu family|model|model name|flags|Features|CPU implementer|CPU architecture|CPU variant|CPU part)\s*:/.test(
+          l,
+        ),
+      );
     if (fields.length > 0) cpu = `${arch()}\n${fields.join('\n')}`;
   } catch {
     // Not Linux: the model name and architecture identify the CPU well enough.
@@ -122,6 +126,24 @@ async function loadOptimized(
  * temporary file and renamed into place, so concurrent starts cannot leave half a file) when its
  * folder is writable.
  */
+/**
+ * Deletes what earlier saves of this model left beside `cached`: graphs of another ONNX Runtime version
+ * or CPU, and temporary files over ten minutes old (a process that died while saving).
+ */
+async function removeStale(cached: string): Promise<void> {
+  const dir = dirname(cached);
+  const prefix = `${basename(cached).replace(/\.ort[^/]*$/, '')}.ort`;
+  const cutoff = Date.now() - 10 * 60_000;
+  for (const f of await readdir(dir).catch((): string[] => [])) {
+    const path = join(dir, f);
+    if (!f.startsWith(prefix) || path === cached) continue;
+    const old = f.endsWith('.tmp')
+      ? ((await stat(path).catch(() => undefined))?.mtimeMs ?? Infinity) < cutoff
+      : false;
+    if (old || f.endsWith('.onnx')) await rm(path, { force: true });
+  }
+}
+
 async function createAndSave(
   model: Uint8Array,
   options: SessionOptions,
@@ -139,7 +161,10 @@ async function createAndSave(
       optimizedModelFilePath: tmp,
       logSeverityLevel: 3,
     });
-    await rename(tmp, cached).catch(() => rm(tmp, { force: true }));
+    await rename(tmp, cached).then(
+      () => removeStale(cached),
+      () => rm(tmp, { force: true }),
+    );
     return session;
   } catch {
     // Saving failed (a full disk, say) or the model does not load: try once without saving, which

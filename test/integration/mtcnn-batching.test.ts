@@ -12,6 +12,11 @@ import { useVerifier } from '../support/verifier.js';
 
 const CROWDED = ['edge/multi_face/bald_guys.jpg', 'edge/multi_face/bbt1.jpg'];
 
+it('refuses a batch bound below 1 (the loop would never advance)', () => {
+  const sessions = {} as MtcnnSessions;
+  expect(() => new MtcnnDetector({} as never, sessions, { rnet: 0, onet: 16 })).toThrow(/at least 1/);
+});
+
 describeWithFaces('MTCNN refinement in bounded batches', () => {
   const verifier = useVerifier({ threads: 0 });
 
@@ -46,7 +51,9 @@ describeWithFaces('MTCNN refinement in bounded batches', () => {
       const manifest = verifier().detector.manifest;
       const bounded = recording();
       const faces = await new MtcnnDetector(manifest, bounded.sessions).detect(image);
-      const small = await new MtcnnDetector(manifest, bounded.sessions, { rnet: 7, onet: 3 }).detect(image);
+      const small = await new MtcnnDetector(manifest, recording().sessions, { rnet: 7, onet: 3 }).detect(
+        image,
+      );
       const whole = recording();
       const unbounded = await new MtcnnDetector(manifest, whole.sessions, { rnet: 1e9, onet: 1e9 }).detect(
         image,
@@ -55,9 +62,13 @@ describeWithFaces('MTCNN refinement in bounded batches', () => {
       expect(faces.length).toBeGreaterThan(1);
       expect(faces).toEqual(unbounded);
       expect(small).toEqual(unbounded);
-      // The photo really needs several batches, and none is larger than the bound.
-      const candidates = whole.batches.rnet[0] as number;
-      expect(candidates).toBeGreaterThan(MAX_BATCH.rnet);
+      // The photo really needs several batches of each net, every candidate is scored once (the
+      // batches add up to the whole), and no batch is larger than the bound.
+      const sum = (xs: number[]): number => xs.reduce((x, y) => x + y, 0);
+      expect(whole.batches.rnet[0]).toBeGreaterThan(MAX_BATCH.rnet);
+      expect(whole.batches.onet[0]).toBeGreaterThan(MAX_BATCH.onet);
+      expect(sum(bounded.batches.rnet)).toBe(whole.batches.rnet[0]);
+      expect(sum(bounded.batches.onet)).toBe(whole.batches.onet[0]);
       expect(Math.max(...bounded.batches.rnet)).toBeLessThanOrEqual(MAX_BATCH.rnet);
       expect(Math.max(...bounded.batches.onet)).toBeLessThanOrEqual(MAX_BATCH.onet);
     },

@@ -115,7 +115,11 @@ export class MtcnnDetector {
     readonly manifest: DetectorManifest,
     private readonly sessions: MtcnnSessions,
     private readonly maxBatch: { rnet: number; onet: number } = MAX_BATCH,
-  ) {}
+  ) {
+    if (!(maxBatch.rnet >= 1 && maxBatch.onet >= 1)) {
+      throw new FaceVerifyError('INTERNAL_ERROR', 'MTCNN batch bounds must be at least 1');
+    }
+  }
 
   /**
    * Detects faces in an RGB image; returns them sorted by descending score.

@@ -4,7 +4,17 @@
  * and never a reason for a model not to load (a corrupt file is replaced, a folder that cannot be
  * written is skipped). Real models (MTCNN's R-Net and P-Net, converted into a fresh temporary folder).
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -80,6 +90,23 @@ describe('optimised graph cache', () => {
     const session = await createSession(rnet, DEFAULT_SESSION_OPTIONS, base);
     expect(await outputsOf(session)).toEqual(await outputsOf(await createSession(rnet)));
     expect(existsSync(join(dir, 'no-such-folder'))).toBe(false);
+  });
+
+  it('a save removes graphs of other ORT versions or CPUs and stale temporary files, nothing else', async () => {
+    const folder = join(dir, 'stale');
+    mkdirSync(folder);
+    const base = join(folder, 'rnet');
+    const otherVersion = `${base}.ort0.0.1-aaaaaaaaaaaa.onnx`;
+    const oldTmp = `${cacheFile(base)}.dead.tmp`;
+    const freshTmp = `${cacheFile(base)}.busy.tmp`;
+    const otherModel = join(folder, 'onet.ort0.0.1-aaaaaaaaaaaa.onnx');
+    for (const f of [otherVersion, oldTmp, freshTmp, otherModel]) writeFileSync(f, 'x');
+    const hourAgo = new Date(Date.now() - 3_600_000);
+    utimesSync(oldTmp, hourAgo, hourAgo);
+    await createSession(rnet, DEFAULT_SESSION_OPTIONS, base);
+    expect(readdirSync(folder).sort()).toEqual(
+      [cacheFile(base), freshTmp, otherModel].map((f) => f.slice(folder.length + 1)).sort(),
+    );
   });
 
   it('prepared models carry a cache base in the cache folder', async () => {

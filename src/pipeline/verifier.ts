@@ -16,7 +16,7 @@ import type { Box } from '../core/box.js';
 import type { Point } from '../core/similarity-transform.js';
 import { FaceVerifyError } from '../errors.js';
 import type { DetectorManifest, EmbedderManifest, ModelSource } from '../models/manifest.js';
-import { prepareModel, DEFAULT_MODEL_CACHE_DIR } from '../models/prepare.js';
+import { locateModel, DEFAULT_MODEL_CACHE_DIR } from '../models/prepare.js';
 import { ModelRegistry } from '../models/registry.js';
 import {
   createSession,
@@ -239,8 +239,8 @@ export class Verifier extends VerifierBase {
     const memberManifests: EmbedderManifest[] =
       scorer.kind === 'ensemble' ? scorer.members.map((m) => opts.registry.embedder(m.model)) : [scorer];
     const load = async (name: string, source: ModelSource) => {
-      const prepared = await prepareModel(name, source, opts.modelCacheDir);
-      return createSession(prepared.onnx, opts.session, prepared.optimizedCacheBase);
+      const file = await locateModel(name, source, opts.modelCacheDir);
+      return createSession(file.read, opts.session, file.optimizedCacheBase);
     };
     const [pnet, rnet, onet, ...embs] = await Promise.all([
       load(`${detManifest.name}-pnet`, detManifest.stages.pnet),

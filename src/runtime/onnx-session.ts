@@ -122,11 +122,6 @@ async function loadOptimized(
 }
 
 /**
- * Creates the session on the CPU, saving ONNX Runtime's optimised graph to `cached` (written to a
- * temporary file and renamed into place, so concurrent starts cannot leave half a file) when its
- * folder is writable.
- */
-/**
  * Deletes what earlier saves of this model left beside `cached`: graphs of another ONNX Runtime version
  * or CPU, and temporary files over ten minutes old (a process that died while saving).
  */
@@ -144,6 +139,11 @@ async function removeStale(cached: string): Promise<void> {
   }
 }
 
+/**
+ * Creates the session on the CPU, saving ONNX Runtime's optimised graph to `cached` (written to a
+ * temporary file and renamed into place, so concurrent starts cannot leave half a file) when its
+ * folder is writable.
+ */
 async function createAndSave(
   model: Uint8Array,
   options: SessionOptions,
@@ -175,7 +175,8 @@ async function createAndSave(
 }
 
 /**
- * Creates an inference session from ONNX bytes.
+ * Creates an inference session from ONNX bytes (or a function that reads them, called only when the
+ * optimised graph below is not there to load).
  *
  * With `cacheBase` (a path without extension, from prepareModel), the graph ONNX Runtime optimises on
  * the CPU is kept at `<cacheBase>.<optimizedGraphSignature()>.onnx`, and later sessions load it
@@ -187,7 +188,7 @@ async function createAndSave(
  * const { prob } = await session.run({ input: { data, dims: [1, 3, 24, 24] } });
  */
 export async function createSession(
-  model: Uint8Array,
+  onnx: Uint8Array | (() => Promise<Uint8Array>),
   options: SessionOptions = DEFAULT_SESSION_OPTIONS,
   cacheBase: string | null = null,
 ): Promise<InferenceSession> {
@@ -196,6 +197,7 @@ export async function createSession(
     device === 'cpu' && cacheBase !== null ? `${cacheBase}.${optimizedGraphSignature()}.onnx` : undefined;
   let session = cached === undefined ? undefined : await loadOptimized(cached, options);
   if (session === undefined) {
+    const model = typeof onnx === 'function' ? await onnx() : onnx;
     try {
       session =
         device === 'cpu'

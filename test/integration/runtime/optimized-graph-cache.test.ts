@@ -68,6 +68,20 @@ describe('optimised graph cache', () => {
     expect(await outputsOf(second)).toEqual(plain);
   });
 
+  it('reads the model bytes only when there is no optimised graph to load', async () => {
+    const base = join(dir, 'lazy');
+    let reads = 0;
+    const read = async (): Promise<Uint8Array> => {
+      reads++;
+      return rnet;
+    };
+    await createSession(read, DEFAULT_SESSION_OPTIONS, base);
+    expect(reads).toBe(1);
+    const again = await createSession(read, DEFAULT_SESSION_OPTIONS, base);
+    expect(reads).toBe(1);
+    expect(await outputsOf(again)).toEqual(await outputsOf(await createSession(rnet)));
+  });
+
   it('loads what is in the cache file (here P-Net placed at R-Net’s name)', async () => {
     const base = join(dir, 'swapped');
     await createSession(pnet, DEFAULT_SESSION_OPTIONS, base);

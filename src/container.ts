@@ -157,6 +157,7 @@ export async function createService(
     maxRetries: config.maxRetries,
     retryDelayMs: config.retryDelayS * 1000,
     resultTtlMs: config.resultTtlS * 1000,
+    maxStoredResults: config.maxStoredResults,
     logger: {
       warn: (obj: Record<string, unknown>, msg: string) => logger.warn(obj, msg),
       error: (obj: Record<string, unknown>, msg: string) => logger.error(obj, msg),

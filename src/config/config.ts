@@ -258,6 +258,12 @@ export const SCHEMA = {
     doc: 'Seconds a finished task stays readable at GET /status/{task_id}',
     parse: int(1, 30 * 86400),
   }),
+  maxStoredResults: setting({
+    env: 'MAX_STORED_RESULTS',
+    default: 10_000,
+    doc: 'Successful tasks kept at most within RESULT_TTL_S, and as many failed ones; the oldest are forgotten first (bounds memory, or Redis)',
+    parse: int(1, 10_000_000),
+  }),
   syncTimeoutS: setting({
     env: 'SYNC_TIMEOUT_S',
     default: 30,

@@ -18,9 +18,10 @@
  * - states: waiting/prioritized → PENDING; delayed → RETRY (we only delay for backoff; a
  *   delayed job that has not yet failed would read PENDING); active → STARTED; completed → SUCCESS;
  *   failed → FAILURE.
- * - results: removeOnComplete/removeOnFail `{ age }`; BullMQ evicts only when a later job finishes,
- *   so get() also treats a task finished longer than `resultTtlMs` ago as unknown. The job's data
- *   (which may hold uploaded images) is erased as soon as the task finishes.
+ * - results: removeOnComplete/removeOnFail `{ age, count: maxStoredResults }`; BullMQ evicts only
+ *   when a later job finishes, so get() also treats a task finished longer than `resultTtlMs` ago
+ *   as unknown. The job's data (which may hold uploaded images) is erased as soon as the task
+ *   finishes.
  * - a worker killed mid-task leaves its job locked; when the lock (`lockDurationMs`) expires, the
  *   stalled check of any live worker (every `stalledIntervalMs`) puts it back to wait and another
  *   worker runs it (at most `maxStalledCount` times, then it fails).
@@ -147,8 +148,8 @@ export class BullmqQueue implements TaskQueue {
         jobId: id,
         attempts: this.opts.maxRetries + 1,
         backoff: { type: 'exponential', delay: this.opts.retryDelayMs },
-        removeOnComplete: { age: keepS },
-        removeOnFail: { age: keepS },
+        removeOnComplete: { age: keepS, count: this.opts.maxStoredResults },
+        removeOnFail: { age: keepS, count: this.opts.maxStoredResults },
       });
     });
     return id;

@@ -20,6 +20,8 @@ export interface TaskQueueOptions {
   retryDelayMs?: number;
   /** A finished task stays readable this long, then get() answers undefined. */
   resultTtlMs?: number;
+  /** Finished tasks kept at most; beyond it the oldest are forgotten before their TTL. */
+  maxStoredResults?: number;
   /** close() waits this long for running tasks before interrupting them. */
   closeGraceMs?: number;
   /** The `retry_after_s` suggested with QUEUE_FULL (the HTTP layer's Retry-After). */
@@ -35,6 +37,7 @@ export const QUEUE_DEFAULTS: Readonly<Omit<ResolvedQueueOptions, 'logger'>> = Ob
   maxRetries: 3,
   retryDelayMs: 60_000,
   resultTtlMs: 3_600_000,
+  maxStoredResults: 10_000,
   closeGraceMs: 10_000,
   retryAfterS: 1,
 });
@@ -59,6 +62,7 @@ export function resolveQueueOptions(opts: TaskQueueOptions): ResolvedQueueOption
     maxRetries: pick('maxRetries'),
     retryDelayMs: pick('retryDelayMs'),
     resultTtlMs: pick('resultTtlMs'),
+    maxStoredResults: pick('maxStoredResults'),
     closeGraceMs: pick('closeGraceMs'),
     retryAfterS: pick('retryAfterS'),
     logger: opts.logger ?? consoleQueueLogger,
@@ -69,6 +73,7 @@ export function resolveQueueOptions(opts: TaskQueueOptions): ResolvedQueueOption
     ['maxRetries', 0],
     ['retryDelayMs', 0],
     ['resultTtlMs', 1],
+    ['maxStoredResults', 1],
     ['closeGraceMs', 0],
     ['retryAfterS', 0],
   ];
@@ -77,6 +82,7 @@ export function resolveQueueOptions(opts: TaskQueueOptions): ResolvedQueueOption
     .map(([key, min]) => `${key} must be a number >= ${min} (got ${String(resolved[key])})`);
   if (!Number.isInteger(resolved.maxPending)) problems.push('maxPending must be an integer');
   if (!Number.isInteger(resolved.maxRetries)) problems.push('maxRetries must be an integer');
+  if (!Number.isInteger(resolved.maxStoredResults)) problems.push('maxStoredResults must be an integer');
   if (problems.length > 0) throw new Error(`Invalid task-queue options: ${problems.join('; ')}`);
   return resolved;
 }

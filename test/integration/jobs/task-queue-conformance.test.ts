@@ -313,6 +313,48 @@ function conformance(makeHarness: () => Harness): void {
     expect(await q.get(id)).toBeUndefined();
   });
 
+  it('keeps at most maxStoredResults successes and as many failures, forgetting the oldest first', async () => {
+    // Wrong if it fails: finished tasks would pile up for RESULT_TTL_S at full load (~270 MB an hour in
+    // memory), or the newest results would be the ones dropped.
+    const q = setup().open({ maxStoredResults: 2, maxRetries: 0 });
+    await q.startWorker(
+      (t) =>
+        tagOf(t).startsWith('bad')
+          ? Promise.reject(new FaceVerifyError('NO_FACE'))
+          : Promise.resolve({ tag: tagOf(t) }),
+      1,
+    );
+    const ids: Record<string, string> = {};
+    for (const tag of ['ok1', 'bad1', 'ok2', 'bad2', 'ok3', 'bad3']) {
+      ids[tag] = await q.enqueue(task(tag));
+      finished(await q.wait(ids[tag], 3000));
+    }
+    // BullMQ trims when a job finishes, so the last one's trimming may still be under way.
+    await until(
+      () => q.counts(),
+      (c) => c.SUCCESS === 2 && c.FAILURE === 2,
+    );
+    for (const gone of ['ok1', 'bad1']) expect(await q.get(ids[gone] as string), gone).toBeUndefined();
+    expect((await q.get(ids.ok2 as string))?.result).toEqual({ tag: 'ok2' });
+    expect((await q.get(ids.ok3 as string))?.result).toEqual({ tag: 'ok3' });
+    expect((await q.get(ids.bad2 as string))?.error?.code).toBe('NO_FACE');
+    expect((await q.get(ids.bad3 as string))?.error?.code).toBe('NO_FACE');
+  });
+
+  it('returns results as JSON data: equal to what the handler returned, a fresh copy each time', async () => {
+    // Wrong if it fails: the in-process queue and Redis would answer differently, or a caller that
+    // edits a result would change what the next caller reads.
+    const q = setup().open();
+    const result = { is_match: true, similarity: 0.71, faces: [{ box: [1.5, 2, 3, 4] }], note: null };
+    await q.startWorker(() => Promise.resolve(result), 1);
+    const id = await q.enqueue(task('json'));
+    const got = finished(await q.wait(id, 3000)).result as typeof result;
+    expect(got).toEqual(result);
+    expect(got).not.toBe(result);
+    got.faces.length = 0;
+    expect((await q.get(id))?.result).toEqual(result);
+  });
+
   it('counts tasks by state, summing to the tasks known', async () => {
     // Wrong if it fails: /metrics would report wrong queue depth or outcomes.
     const q = setup().open({ maxRetries: 0 });
@@ -437,6 +479,39 @@ function conformance(makeHarness: () => Harness): void {
 
 describe('MemoryQueue conformance', () => {
   conformance(memoryHarness);
+});
+
+describe('MemoryQueue result store', () => {
+  it('warns when it forgets results before their TTL, at most once a minute', async () => {
+    // Wrong if it fails: an operator would not learn that MAX_STORED_RESULTS is too small for the load.
+    const q = new MemoryQueue({ logger, maxStoredResults: 1 });
+    try {
+      await q.startWorker(() => Promise.resolve('ok'), 1);
+      for (let i = 0; i < 4; i++) finished(await q.wait(await q.enqueue(task(`t${i}`)), 3000));
+      const warnings = logged.filter((l) => l.level === 'warn');
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]?.obj).toMatchObject({ max_stored_results: 1 });
+    } finally {
+      await q.close();
+      logged.length = 0;
+    }
+  });
+
+  it('fails a task whose result cannot be stored as JSON, and logs it', async () => {
+    // Wrong if it fails: a handler bug would throw inside the queue's bookkeeping and leave the task
+    // STARTED forever, with its waiters hanging.
+    const q = new MemoryQueue({ logger, maxRetries: 0 });
+    try {
+      await q.startWorker(() => Promise.resolve({ n: 1n }), 1);
+      const record = finished(await q.wait(await q.enqueue(task('bigint')), 3000));
+      expect(record.error?.code).toBe('INTERNAL_ERROR');
+      expect(logged.some((l) => l.level === 'error' && /not JSON/.test(l.msg))).toBe(true);
+      expect(await q.counts()).toMatchObject({ STARTED: 0, FAILURE: 1 });
+    } finally {
+      await q.close();
+      logged.length = 0;
+    }
+  });
 });
 
 describeWithRedis('BullmqQueue conformance (real Redis)', () => {

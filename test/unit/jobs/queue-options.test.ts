@@ -16,5 +16,11 @@ describe('resolveQueueOptions', () => {
     expect(() => resolveQueueOptions({ timeoutMs: 0, maxPending: 1.5, retryDelayMs: Number.NaN })).toThrow(
       /timeoutMs must be a number >= 1.*retryDelayMs.*maxPending must be an integer/,
     );
+    expect(() => resolveQueueOptions({ maxStoredResults: 0 })).toThrow(
+      /maxStoredResults must be a number >= 1/,
+    );
+    expect(() => resolveQueueOptions({ maxStoredResults: 2.5 })).toThrow(
+      /maxStoredResults must be an integer/,
+    );
   });
 });

@@ -48,6 +48,7 @@ import type {
   TaskQueue,
   TaskRecord,
 } from './task-queue.js';
+import { jsonTask } from './task-queue.js';
 
 export interface BullmqQueueOptions extends TaskQueueOptions {
   /** redis://[user:password@]host:port[/db] */
@@ -144,7 +145,8 @@ export class BullmqQueue implements TaskQueue {
         throw new FaceVerifyError('QUEUE_FULL', undefined, { retry_after_s: this.opts.retryAfterS });
       }
       const keepS = Math.ceil(this.opts.resultTtlMs / 1000);
-      await this.queue.add(task.name, task.data, {
+      // Uploads held as bytes in this process travel in Redis as base64.
+      await this.queue.add(task.name, jsonTask(task).data, {
         jobId: id,
         attempts: this.opts.maxRetries + 1,
         backoff: { type: 'exponential', delay: this.opts.retryDelayMs },

@@ -14,8 +14,31 @@ export type TaskState = 'PENDING' | 'STARTED' | 'RETRY' | 'SUCCESS' | 'FAILURE';
 export type TaskPayload =
   { name: 'verify'; data: VerifyTaskData } | { name: 'verify-batch'; data: BatchTaskData };
 
-/** An image as a task carries it: a URL to fetch, or uploaded bytes (base64 so it survives JSON). */
-export type ImageRef = { url: string } | { base64: string };
+/**
+ * An image as a task carries it: a URL to fetch, or uploaded bytes — as they are within this process,
+ * in base64 where the task must survive JSON (a JSON request body, a task in Redis: {@link jsonTask}).
+ */
+export type ImageRef = { url: string } | { base64: string } | { bytes: Uint8Array };
+
+/** The bytes of an uploaded image (base64 decoded). */
+export function uploadedBytes(ref: Exclude<ImageRef, { url: string }>): Uint8Array {
+  return 'bytes' in ref ? ref.bytes : Buffer.from(ref.base64, 'base64');
+}
+
+/** The task with uploaded bytes as base64, for a backend that stores tasks as JSON. */
+export function jsonTask(task: TaskPayload): TaskPayload {
+  const json = (ref: ImageRef): ImageRef =>
+    'bytes' in ref
+      ? {
+          base64: Buffer.from(ref.bytes.buffer, ref.bytes.byteOffset, ref.bytes.byteLength).toString(
+            'base64',
+          ),
+        }
+      : ref;
+  return task.name === 'verify'
+    ? { ...task, data: { ...task.data, image1: json(task.data.image1), image2: json(task.data.image2) } }
+    : { ...task, data: { ...task.data, pairs: task.data.pairs.map(([a, b]) => [json(a), json(b)]) } };
+}
 
 export interface VerifyTaskData {
   image1: ImageRef;

@@ -2,13 +2,13 @@
  * POST /verify, POST /verify/sync (or ?wait=true), POST /verify/batch, GET /status/{task_id}: the
  * reference API. Creating a task answers 200 with its id, as the reference does.
  */
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { FaceVerifyError } from '../../errors.js';
 import type { ImageRef, TaskPayload, TaskQueue, TaskRecord } from '../../jobs/task-queue.js';
 import { ErrorBody } from '../schemas/common.js';
 import { BatchBody, TaskCreated, TaskParams, TaskStatus, VerifyBody, WaitQuery } from '../schemas/verify.js';
-import { multipartToBody } from '../multipart-body.js';
+import { multipartToBody, uploadsOf } from '../multipart-body.js';
 
 export interface VerifyRouteOptions {
   queue: TaskQueue;
@@ -18,8 +18,25 @@ export interface VerifyRouteOptions {
   onAccepted?: () => void;
 }
 
-function imageRef(url: string | undefined, upload: string | undefined, n: 1 | 2, maxBytes: number): ImageRef {
-  if (upload && Math.floor((upload.length * 3) / 4) > maxBytes + 2) {
+/** An upload: bytes from a multipart file, or base64 from a JSON body or a multipart text field. */
+type Upload = Uint8Array | string;
+
+function uploadBytes(upload: Upload): number {
+  return typeof upload === 'string' ? Math.floor((upload.length * 3) / 4) - 2 : upload.byteLength;
+}
+
+function imageRef(
+  url: string | undefined,
+  uploads: (Upload | undefined)[],
+  n: 1 | 2,
+  maxBytes: number,
+): ImageRef {
+  const given = uploads.filter((u): u is Upload => u !== undefined);
+  if (given.length > 1) {
+    throw new FaceVerifyError('INVALID_INPUT', `Image ${n} is given twice: send one image${n}`);
+  }
+  const upload = given[0];
+  if (upload !== undefined && uploadBytes(upload) > maxBytes) {
     throw new FaceVerifyError('IMAGE_TOO_LARGE', `Image ${n} is larger than ${maxBytes} bytes`, {
       max_bytes: maxBytes,
     });
@@ -28,7 +45,7 @@ function imageRef(url: string | undefined, upload: string | undefined, n: 1 | 2,
     throw new FaceVerifyError('INVALID_INPUT', `Give image ${n} as a URL or as an upload, not both`);
   }
   if (url) return { url };
-  if (upload) return { base64: upload };
+  if (upload !== undefined) return typeof upload === 'string' ? { base64: upload } : { bytes: upload };
   throw new FaceVerifyError(
     'INVALID_INPUT',
     `Image ${n} is missing: send image${n}_url or an image${n} file`,
@@ -58,15 +75,19 @@ export const verifyRoutes: FastifyPluginAsync<VerifyRouteOptions> = async (app, 
     return id;
   };
 
-  const verifyTask = (body: VerifyBody): TaskPayload => ({
-    name: 'verify',
-    data: {
-      image1: imageRef(body.image1_url, body.image1, 1, opts.maxImageBytes),
-      image2: imageRef(body.image2_url, body.image2, 2, opts.maxImageBytes),
-      ...(body.face_policy ? { facePolicy: body.face_policy } : {}),
-      ...(body.threshold !== undefined ? { threshold: body.threshold } : {}),
-    },
-  });
+  const verifyTask = (request: FastifyRequest<{ Body: VerifyBody }>): TaskPayload => {
+    const { body } = request;
+    const files = uploadsOf(request);
+    return {
+      name: 'verify',
+      data: {
+        image1: imageRef(body.image1_url, [body.image1, files.image1], 1, opts.maxImageBytes),
+        image2: imageRef(body.image2_url, [body.image2, files.image2], 2, opts.maxImageBytes),
+        ...(body.face_policy ? { facePolicy: body.face_policy } : {}),
+        ...(body.threshold !== undefined ? { threshold: body.threshold } : {}),
+      },
+    };
+  };
 
   const waitFor = async (id: string): Promise<TaskStatus> => {
     const record = await queue.wait(id, opts.syncTimeoutMs);
@@ -89,7 +110,7 @@ export const verifyRoutes: FastifyPluginAsync<VerifyRouteOptions> = async (app, 
       },
     },
     async (request) => {
-      const id = await enqueue(verifyTask(request.body));
+      const id = await enqueue(verifyTask(request));
       if (request.query.wait) return waitFor(id);
       return { task_id: id, status: 'PENDING' as const, message: 'Task created successfully' };
     },
@@ -108,7 +129,7 @@ export const verifyRoutes: FastifyPluginAsync<VerifyRouteOptions> = async (app, 
         response: { 200: TaskStatus, ...errors },
       },
     },
-    async (request) => waitFor(await enqueue(verifyTask(request.body))),
+    async (request) => waitFor(await enqueue(verifyTask(request))),
   );
 
   app.post<{ Body: BatchBody }>(

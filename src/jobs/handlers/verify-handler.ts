@@ -15,6 +15,7 @@ import { FaceVerifyError, isFaceVerifyError } from '../../errors.js';
 import type { FacePolicy } from '../../pipeline/select-face.js';
 import type { FaceReport, FaceVerifier, VerifyResult } from '../../pipeline/verifier.js';
 import type { BatchTaskData, ImageRef, TaskContext, TaskPayload, VerifyTaskData } from '../task-queue.js';
+import { uploadedBytes } from '../task-queue.js';
 
 export interface HandlerDeps {
   verifier: FaceVerifier;
@@ -50,7 +51,7 @@ interface LoadedImage {
 }
 
 function describeRef(ref: ImageRef): string {
-  return 'url' in ref ? ref.url : `upload:${sha256Hex(ref.base64).slice(0, 16)}`;
+  return 'url' in ref ? ref.url : `upload:${sha256Hex(uploadedBytes(ref)).slice(0, 16)}`;
 }
 
 export class VerifyHandlers {
@@ -130,7 +131,7 @@ export class VerifyHandlers {
       if ('url' in ref) {
         bytes = await this.deps.fetchImage(ref.url, signal);
       } else {
-        bytes = Buffer.from(ref.base64, 'base64');
+        bytes = uploadedBytes(ref);
         if (bytes.byteLength > this.deps.maxImageBytes) {
           throw new FaceVerifyError(
             'IMAGE_TOO_LARGE',

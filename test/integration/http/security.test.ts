@@ -168,6 +168,14 @@ describe('request size limits', () => {
     const odd = await send([file('avatar', Buffer.alloc(10))]);
     expect(odd.statusCode).toBe(400);
     expect(odd.json()).toMatchObject({ status: 'error', code: 'INVALID_INPUT' });
+    // A file and a base64 text field for the same image: ambiguous, so refused (not one silently kept).
+    const twice = await send([
+      file('image1', Buffer.alloc(10, 1)),
+      { name: 'image1', value: Buffer.alloc(10, 2).toString('base64') },
+      file('image2', Buffer.alloc(10, 1)),
+    ]);
+    expect(twice.statusCode).toBe(400);
+    expect(twice.json()).toMatchObject({ status: 'error', code: 'INVALID_INPUT', error: /given twice/ });
   });
 
   it('refuses a base64 image over the limit, and a JSON body over the limit, with 413', async () => {

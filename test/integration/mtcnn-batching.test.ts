@@ -5,7 +5,13 @@
  */
 import { expect, it } from 'vitest';
 import { decodeImage } from '../../src/pipeline/decode.js';
-import { MAX_BATCH, MtcnnDetector, type MtcnnSessions } from '../../src/pipeline/mtcnn/mtcnn.js';
+import {
+  MAX_BATCH,
+  MAX_PNET_PIXELS,
+  MtcnnDetector,
+  pyramidScales,
+  type MtcnnSessions,
+} from '../../src/pipeline/mtcnn/mtcnn.js';
 import type { InferenceSession } from '../../src/runtime/onnx-session.js';
 import { describeWithFaces, readFace } from '../support/faces.js';
 import { useVerifier } from '../support/verifier.js';
@@ -73,4 +79,75 @@ describeWithFaces('MTCNN refinement in bounded batches', () => {
       expect(Math.max(...bounded.batches.onet)).toBeLessThanOrEqual(MAX_BATCH.onet);
     },
   );
+
+  it.each(CROWDED)(
+    '%s: P-Net in strips finds the same faces, to the last bit, at a 20-pixel minimum face',
+    async (file) => {
+      const decoded = await decodeImage(readFace(file));
+      const image = { ...decoded, channels: 3 };
+      const options = { ...verifier().options.detect, minFaceSize: 20 };
+      const manifest = verifier().detector.manifest;
+      const original = (verifier().detector as unknown as { sessions: MtcnnSessions }).sessions;
+      // P-Net's input sizes (columns × rows of the level or strip), run by run, and every crop R-Net
+      // is given: any candidate P-Net lost, added or moved shows there.
+      const runs: number[] = [];
+      const rnetInputs: number[][] = [];
+      const sessions: MtcnnSessions = {
+        ...original,
+        rnet: {
+          ...original.rnet,
+          inputNames: original.rnet.inputNames,
+          outputNames: original.rnet.outputNames,
+          run: (feeds) => {
+            rnetInputs.push(Array.from(Object.values(feeds)[0]?.data as Float32Array));
+            return original.rnet.run(feeds);
+          },
+        },
+        pnet: {
+          ...original.pnet,
+          inputNames: original.pnet.inputNames,
+          outputNames: original.pnet.outputNames,
+          run: (feeds) => {
+            const dims = Object.values(feeds)[0]?.dims as number[];
+            runs.push((dims[2] as number) * (dims[3] as number));
+            return original.pnet.run(feeds);
+          },
+        },
+      };
+      const detect = async (pnetPixels: number) => {
+        runs.length = 0;
+        rnetInputs.length = 0;
+        const faces = await new MtcnnDetector(manifest, sessions, { ...MAX_BATCH, pnetPixels }).detect(
+          image,
+          options,
+        );
+        return { faces, runs: [...runs], crops: rnetInputs.flat() };
+      };
+      const whole = await detect(1e12);
+      const strips = await detect(MAX_PNET_PIXELS);
+      const narrow = await detect(30_000);
+
+      expect(whole.faces.length).toBeGreaterThan(1);
+      expect(strips.faces).toEqual(whole.faces);
+      expect(narrow.faces).toEqual(whole.faces);
+      expect(strips.crops.length).toBe(whole.crops.length);
+      expect(strips.crops).toEqual(whole.crops);
+      expect(narrow.crops).toEqual(whole.crops);
+      // The photo's largest level really is over the bound, and no strip is.
+      expect(Math.max(...whole.runs)).toBeGreaterThan(MAX_PNET_PIXELS);
+      expect(Math.max(...strips.runs)).toBeLessThanOrEqual(MAX_PNET_PIXELS);
+      expect(Math.max(...narrow.runs)).toBeLessThanOrEqual(30_000);
+      expect(narrow.runs.length).toBeGreaterThan(strips.runs.length);
+      expect(strips.runs.length).toBeGreaterThan(whole.runs.length);
+    },
+  );
+
+  it('runs P-Net whole at the default minimum face on the largest photo the decoder gives', () => {
+    // Wrong if it fails: the default settings would take the strip path, which the accuracy figures
+    // (measured on whole levels) do not cover.
+    const options = verifier().options;
+    const [first] = pyramidScales(options.decode.maxDimension, options.decode.maxDimension, options.detect);
+    const side = Math.ceil(options.decode.maxDimension * (first as number));
+    expect(side * side).toBeLessThanOrEqual(MAX_PNET_PIXELS);
+  });
 });

@@ -13,7 +13,11 @@
  * R-Net and O-Net run in batches of at most {@link MAX_BATCH} crops. ONNX Runtime's memory arena keeps
  * the largest run it has seen for the life of the session: one crowded photo (400 R-Net and 130 O-Net
  * candidates) grew a thread by 246 MB for good when they ran as one batch. Each crop is computed on its
- * own, so the outputs do not depend on the batching (test/integration/mtcnn-batching.test.ts).
+ * own, so the outputs do not depend on the batching (test/integration/mtcnn-batching.test.ts). For the
+ * same reason a pyramid level larger than {@link MAX_PNET_PIXELS} runs through P-Net in strips that
+ * overlap by its receptive field (12 pixels at stride 2; its convolutions are unpadded and a strip starts
+ * on an even column and holds whole pooling windows), so every output cell is the one the whole level
+ * gives: a 1152×864 level (MIN_FACE_SIZE=20 on a 1920-pixel photo) needed ~100 MB of arena in one run.
  *
  * Tensor layouts: the converted nets take NCHW with the image TRANSPOSED (Caffe heritage: the TFLite
  * graphs expect [N, W, H, 3]), i.e. element (c, x, y); pixel values (v − 127.5) / 128 in RGB. P-Net's
@@ -93,6 +97,19 @@ const CELL = 12;
 /** Most crops per R-Net or O-Net run (see the header); the cost per crop is the same from about 16 up. */
 export const MAX_BATCH = { rnet: 64, onet: 16 } as const;
 
+/**
+ * Largest pyramid level P-Net sees in one run, in pixels; bigger levels run in strips (see the header).
+ * The default minimum face (60 px) never needs strips: a 1920×1440 photo's largest level is 384×288.
+ */
+export const MAX_PNET_PIXELS = 512 * 512;
+
+/** How much one net run may take: R-Net and O-Net crops, P-Net level pixels. */
+export interface RunLimits {
+  rnet: number;
+  onet: number;
+  pnetPixels?: number;
+}
+
 /** Pyramid scales for faces between minFace and maxFace (facenet: m = 12 / minsize, then · factor). */
 export function pyramidScales(
   width: number,
@@ -114,9 +131,9 @@ export class MtcnnDetector {
   constructor(
     readonly manifest: DetectorManifest,
     private readonly sessions: MtcnnSessions,
-    private readonly maxBatch: { rnet: number; onet: number } = MAX_BATCH,
+    private readonly maxBatch: RunLimits = MAX_BATCH,
   ) {
-    if (!(maxBatch.rnet >= 1 && maxBatch.onet >= 1)) {
+    if (!(maxBatch.rnet >= 1 && maxBatch.onet >= 1 && (maxBatch.pnetPixels ?? 1) >= 1)) {
       throw new FaceVerifyError('INTERNAL_ERROR', 'MTCNN batch bounds must be at least 1');
     }
   }
@@ -164,8 +181,34 @@ export class MtcnnDetector {
   }
 
   private async runPnet(level: Level, threshold: number): Promise<Candidate[]> {
-    const { image, scale } = level;
-    const w = image.width;
+    const { width: w, height: h } = level.image;
+    // Output cells per strip: a strip of 2c + 10 columns gives exactly c cells (no partial pooling).
+    const maxPixels = this.maxBatch.pnetPixels ?? MAX_PNET_PIXELS;
+    const cells = w * h <= maxPixels ? w : Math.max(1, Math.floor((maxPixels / h - 10) / 2));
+    const boxes: Box[] = [];
+    const scores: number[] = [];
+    const regs: [number, number, number, number][] = [];
+    // The next strip starts where the last one's cells end; stop when no cell is left.
+    for (let x0 = 0; pnetCells(w - x0) >= 1; x0 += 2 * cells) {
+      const x1 = Math.min(w, x0 + 2 * cells + 10);
+      await this.runPnetStrip(level, x0, x1, threshold, { boxes, scores, regs });
+    }
+    return nms(boxes, scores, 0.5, 'union').map((idx) => ({
+      box: boxes[idx] as Box,
+      score: scores[idx] as number,
+      reg: regs[idx] as [number, number, number, number],
+    }));
+  }
+
+  /** P-Net on columns x0..x1 of a level; appends the cells above the threshold (level coordinates). */
+  private async runPnetStrip(
+    { image, scale }: Level,
+    x0: number,
+    x1: number,
+    threshold: number,
+    out: { boxes: Box[]; scores: number[]; regs: [number, number, number, number][] },
+  ): Promise<void> {
+    const w = x1 - x0;
     const h = image.height;
     const input = new Float32Array(3 * w * h);
     // Transposed planar layout (c, x, y), normalised.
@@ -173,7 +216,7 @@ export class MtcnnDetector {
     const plane = w * h;
     for (let y = 0; y < h; y++) {
       for (let x = 0; x < w; x++) {
-        const s = (y * w + x) * 3;
+        const s = (y * image.width + x0 + x) * 3;
         const d = x * h + y;
         input[d] = ((src[s] as number) - 127.5) * 0.0078125;
         input[plane + d] = ((src[s + 1] as number) - 127.5) * 0.0078125;
@@ -181,27 +224,27 @@ export class MtcnnDetector {
       }
     }
     const session = this.sessions.pnet;
-    const out = await session.run({ [session.inputNames[0] as string]: { data: input, dims: [1, 3, w, h] } });
-    const [prob, reg] = outputs(session, out);
+    const result = await session.run({
+      [session.inputNames[0] as string]: { data: input, dims: [1, 3, w, h] },
+    });
+    const [prob, reg] = outputs(session, result);
     const ow = prob.dims[2] as number; // along x
     const oh = prob.dims[3] as number; // along y
     const cells = ow * oh;
-    const boxes: Box[] = [];
-    const scores: number[] = [];
-    const regs: [number, number, number, number][] = [];
     for (let i = 0; i < ow; i++) {
+      const cx = STRIDE * i + x0;
       for (let j = 0; j < oh; j++) {
         const k = i * oh + j;
         const p = prob.data[cells + k] as number;
         if (p < threshold) continue;
-        boxes.push({
-          x1: (STRIDE * i) / scale,
+        out.boxes.push({
+          x1: cx / scale,
           y1: (STRIDE * j) / scale,
-          x2: (STRIDE * i + CELL) / scale,
+          x2: (cx + CELL) / scale,
           y2: (STRIDE * j + CELL) / scale,
         });
-        scores.push(p);
-        regs.push([
+        out.scores.push(p);
+        out.regs.push([
           reg.data[k] as number,
           reg.data[cells + k] as number,
           reg.data[2 * cells + k] as number,
@@ -209,11 +252,6 @@ export class MtcnnDetector {
         ]);
       }
     }
-    return nms(boxes, scores, 0.5, 'union').map((idx) => ({
-      box: boxes[idx] as Box,
-      score: scores[idx] as number,
-      reg: regs[idx] as [number, number, number, number],
-    }));
   }
 
   /** Runs R-Net or O-Net on crops of the candidates, `maxBatch` at a time; keeps those above the threshold. */
@@ -294,6 +332,11 @@ function outputs(
   const [prob, reg, marks] = session.outputNames.map((name) => out[name]);
   if (!prob || !reg) throw new FaceVerifyError('INFERENCE_FAILED', 'MTCNN stage returned too few outputs');
   return [prob, reg, marks];
+}
+
+/** P-Net's output cells along a side of n pixels: unpadded 3×3 convolutions and a 2×2 ceil-mode pool. */
+function pnetCells(n: number): number {
+  return Math.ceil((n - 4) / 2) - 3;
 }
 
 /** Applies a box regression (offsets in units of the box's width and height). */

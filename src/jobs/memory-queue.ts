@@ -51,6 +51,8 @@ interface Entry {
 const SHUTTING_DOWN = 'Task queue is shutting down';
 /** At most one "results dropped early" warning per this many milliseconds. */
 const EVICTION_WARNING_INTERVAL_MS = 60_000;
+/** The longest delay setTimeout honours (a signed 32-bit count of milliseconds). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export class MemoryQueue implements TaskQueue {
   readonly backend = 'memory' as const;
@@ -312,7 +314,11 @@ export class MemoryQueue implements TaskQueue {
     }
   }
 
-  /** One timer, for when the oldest finished task expires (unref: it must not hold the process open). */
+  /**
+   * One timer, for when the oldest finished task expires (unref: it must not hold the process open).
+   * A TTL beyond setTimeout's limit (~24.8 days; RESULT_TTL_S allows 30) waits the limit and re-arms:
+   * Node would otherwise fire it after 1 ms, over and over.
+   */
   private armExpiry(): void {
     if (this.expiryTimer) return;
     const heads = [this.finished.SUCCESS, this.finished.FAILURE].flatMap((kept) => {
@@ -321,15 +327,19 @@ export class MemoryQueue implements TaskQueue {
     });
     if (heads.length === 0) return;
     const due = Math.max(0, Math.min(...heads) + this.opts.resultTtlMs - Date.now());
+    const delay = Math.min(due, MAX_TIMER_MS);
     this.expiryTimer = setTimeout(() => {
       this.expiryTimer = undefined;
       this.forgetExpired();
       this.armExpiry();
-    }, due).unref();
+    }, delay).unref();
   }
 }
 
-/** A result as JSON text, or the task's error when it has none (a handler bug: BullMQ would fail too). */
+/**
+ * A result as JSON text, or the task's error when it is not JSON (a handler bug: BullMQ's worker also
+ * fails such a job, after its retries, as an internal error).
+ */
 function toJson(
   result: unknown,
   record: TaskRecord,

@@ -314,6 +314,25 @@ function conformance(makeHarness: () => Harness): void {
     expect(await q.get(id)).toBeUndefined();
   });
 
+  it('keeps results for a TTL longer than a timer can wait (RESULT_TTL_S up to 30 days)', async () => {
+    // Wrong if it fails: a TTL over setTimeout's ~24.8-day limit would fire the expiry timer every
+    // millisecond (a busy loop, with a TimeoutOverflowWarning each time), or drop the result early.
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => void warnings.push(w.name);
+    process.on('warning', onWarning);
+    try {
+      const q = setup().open({ resultTtlMs: 30 * 24 * 3600 * 1000 });
+      await q.startWorker(() => Promise.resolve('kept'), 1);
+      const id = await q.enqueue(task('long-ttl'));
+      expect(finished(await q.wait(id, 3000)).result).toBe('kept');
+      await sleep(100);
+      expect((await q.get(id))?.result).toBe('kept');
+      expect(warnings.filter((name) => name === 'TimeoutOverflowWarning')).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   it('keeps at most maxStoredResults successes and as many failures, forgetting the oldest first', async () => {
     // Wrong if it fails: finished tasks would pile up for RESULT_TTL_S at full load (~270 MB an hour in
     // memory), or the newest results would be the ones dropped.

@@ -16,7 +16,8 @@ import { createService } from '../src/container.js';
 import { inferenceThreads } from '../src/config/verifier-options.js';
 import { createVerifier, type FaceVerifier } from '../src/pipeline/verifier.js';
 import { FACES_DIR } from './faces-dir.js';
-import { benchPair, lfwSample, multipartUpload, numberArg } from './inputs.js';
+import { numberArg } from './args.js';
+import { benchPair, lfwSample, multipartUpload } from './inputs.js';
 
 const seconds = numberArg('seconds', 10);
 const connections = numberArg('connections', 4);

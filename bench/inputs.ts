@@ -1,16 +1,10 @@
 /**
- * What several benchmarks share: numeric command-line options, and the verify request they send — two
- * real photos resized in memory to ~640×480 (never written) as a multipart upload.
+ * What several benchmarks share: the verify request they send — two real photos resized in memory to
+ * ~640×480 (never written) as a multipart upload — and samples of LFW crops.
  */
 import { readdirSync } from 'node:fs';
 import sharp from 'sharp';
 import { FACES_DIR } from './faces-dir.js';
-
-/** `--name N` from the command line, or `fallback`. */
-export function numberArg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-}
 
 /** `n` LFW crops (250×250) of different people, spread over the alphabet: paths under FACES_DIR. */
 export function lfwSample(n: number): string[] {

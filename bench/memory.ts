@@ -13,7 +13,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import autocannon from 'autocannon';
-import { benchPair, multipartUpload, numberArg } from './inputs.js';
+import { numberArg } from './args.js';
+import { benchPair, multipartUpload } from './inputs.js';
 
 const phases = numberArg('phases', 6);
 const seconds = numberArg('seconds', 10);

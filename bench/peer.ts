@@ -36,7 +36,8 @@ import { createSession, type InferenceSession } from '../src/runtime/onnx-sessio
 import { FACES_DIR } from './faces-dir.js';
 import { createHumanPeer } from './peer/human-peer.js';
 import { countTflite, loadCounted } from './peer/model-flops.js';
-import { lfwSample, numberArg } from './inputs.js';
+import { numberArg } from './args.js';
+import { lfwSample } from './inputs.js';
 import { median, pageFaultMicros, stats, type Stats } from './stats.js';
 
 const runs = numberArg('runs', 40);

@@ -14,7 +14,7 @@ import { performance } from 'node:perf_hooks';
 import { MemoryQueue } from '../src/jobs/memory-queue.js';
 import { QUEUE_DEFAULTS } from '../src/jobs/queue-options.js';
 import type { TaskPayload } from '../src/jobs/task-queue.js';
-import { numberArg } from './inputs.js';
+import { numberArg } from './args.js';
 
 const tasks = numberArg('tasks', 100_000);
 const gc = (globalThis as { gc?: () => void }).gc;

@@ -57,9 +57,15 @@ async function readParts(
       }
       const bytes = await part.toBuffer();
       if (part.file.truncated) throw new FaceVerifyError('IMAGE_TOO_LARGE', 'An uploaded file is too large');
-      if (bytes.byteLength > 0) files[part.fieldname as FileField] = bytes;
+      if (bytes.byteLength > 0) files[refuseRepeat(files, part.fieldname as FileField)] = bytes;
     } else if (typeof part.value === 'string' && part.value !== '') {
-      body[part.fieldname] = part.value;
+      body[refuseRepeat(body, part.fieldname)] = part.value;
     }
   }
+}
+
+/** A name already given (two files image1, two threshold fields) is refused: neither may silently win. */
+function refuseRepeat<K extends string>(seen: Partial<Record<K, unknown>>, name: K): K {
+  if (Object.hasOwn(seen, name)) throw new FaceVerifyError('INVALID_INPUT', `Field "${name}" is given twice`);
+  return name;
 }

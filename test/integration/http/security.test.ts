@@ -176,6 +176,25 @@ describe('request size limits', () => {
     ]);
     expect(twice.statusCode).toBe(400);
     expect(twice.json()).toMatchObject({ status: 'error', code: 'INVALID_INPUT', error: /given twice/ });
+    // The same file field twice, or the same text field twice: refused too, not the last one kept.
+    const b64 = Buffer.alloc(10, 3).toString('base64');
+    for (const parts of [
+      [file('image1', Buffer.alloc(10, 1)), file('image1', Buffer.alloc(10, 2))],
+      [
+        { name: 'image1', value: b64 },
+        { name: 'image1', value: b64 },
+        { name: 'image2', value: b64 },
+      ],
+      [
+        file('image1', Buffer.alloc(10, 1)),
+        file('image2', Buffer.alloc(10, 1)),
+        ...['0.3', '0.9'].map((value) => ({ name: 'threshold', value })),
+      ],
+    ]) {
+      const repeated = await send(parts);
+      expect(repeated.statusCode).toBe(400);
+      expect(repeated.json()).toMatchObject({ status: 'error', code: 'INVALID_INPUT', error: /given twice/ });
+    }
   });
 
   it('refuses a base64 image over the limit, and a JSON body over the limit, with 413', async () => {

@@ -99,7 +99,9 @@ export const MAX_BATCH = { rnet: 64, onet: 16 } as const;
 
 /**
  * Largest pyramid level P-Net sees in one run, in pixels; bigger levels run in strips (see the header).
- * The default minimum face (60 px) never needs strips: a 1920×1440 photo's largest level is 384×288.
+ * The default minimum face (60 px) never needs strips (a 1920×1440 photo's largest level is 384×288);
+ * the verifier's search for a face under the minimum (20 px, on photos where none was found) does from
+ * about 1280×960 up.
  */
 export const MAX_PNET_PIXELS = 512 * 512;
 

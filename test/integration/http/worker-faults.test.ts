@@ -4,6 +4,9 @@
  * stalled task that another worker picks up and completes. No accepted task is lost.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeWithFaces, HAVE_FACES } from '../../support/faces.js';
@@ -122,6 +125,25 @@ describeIf('worker processes under SIGTERM and SIGKILL', () => {
     for (const id of ids) {
       // A graceful stop never costs a task an attempt.
       expect(await redis.hget(`${prefix}:faceverify-tasks:${id}`, 'atm')).toBe('1');
+    }
+  }, 60_000);
+
+  it('SIGTERM while the worker is still starting: it finishes starting, then exits 0', async () => {
+    // Wrong if it fails: a signal that arrives while models load (or just after the worker claimed its
+    // first task) would kill the process outright (Node's default action) instead of a clean stop.
+    // A fresh model folder makes start-up convert the models; a file appearing there proves the
+    // process is inside start-up, past its own imports.
+    const cache = mkdtempSync(join(tmpdir(), 'faceverify-starting-'));
+    try {
+      const w = start(['worker'], { WORKER_NAME: 'starting', MODEL_CACHE_DIR: cache });
+      for (let i = 0; i < 400 && readdirSync(cache).length === 0; i++) {
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      expect(readdirSync(cache).length, 'start-up wrote nothing to the model folder').toBeGreaterThan(0);
+      w.kill('SIGTERM');
+      expect(await exited(w)).toBe(0);
+    } finally {
+      rmSync(cache, { recursive: true, force: true });
     }
   }, 60_000);
 

@@ -8,6 +8,8 @@
  * Writes bench/results/memory.json.
  *
  *   npm run build && npx tsx bench/memory.ts [--phases 6] [--seconds 10] [--connections 4]
+ *     [--only calling,one,auto,arena2,jemalloc] [--rounds 1]
+ * Other settings for --only: arena3, arena4, hugetlb, arena2-hugetlb, store200 (see SETTINGS).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -96,24 +98,39 @@ async function measure(label: string, env: Record<string, string>) {
   };
 }
 
-const runs = [
-  await measure('calling thread (INFERENCE_THREADS=0)', { INFERENCE_THREADS: '0' }),
-  await measure('1 inference thread', { INFERENCE_THREADS: '1' }),
-  await measure(`${cpus().length} inference threads (auto, the default)`, { INFERENCE_THREADS: 'auto' }),
-  await measure(`${cpus().length} inference threads, MALLOC_ARENA_MAX=2`, {
-    INFERENCE_THREADS: 'auto',
-    MALLOC_ARENA_MAX: '2',
-  }),
+const threads = `${cpus().length} inference threads`;
+const TWO = { INFERENCE_THREADS: 'auto' };
+const HUGE_PAGES = 'glibc.malloc.hugetlb=1';
+/** The server settings compared, by key (`--only` picks some; `--rounds` repeats them in turn). */
+const SETTINGS: Record<string, [string, Record<string, string>]> = {
+  calling: ['calling thread (INFERENCE_THREADS=0)', { INFERENCE_THREADS: '0' }],
+  one: ['1 inference thread', { INFERENCE_THREADS: '1' }],
+  auto: [`${threads} (auto, the default)`, TWO],
+  arena2: [`${threads}, MALLOC_ARENA_MAX=2`, { ...TWO, MALLOC_ARENA_MAX: '2' }],
+  arena3: [`${threads}, MALLOC_ARENA_MAX=3`, { ...TWO, MALLOC_ARENA_MAX: '3' }],
+  arena4: [`${threads}, MALLOC_ARENA_MAX=4`, { ...TWO, MALLOC_ARENA_MAX: '4' }],
+  hugetlb: [`${threads}, ${HUGE_PAGES}`, { ...TWO, GLIBC_TUNABLES: HUGE_PAGES }],
+  'arena2-hugetlb': [
+    `${threads}, MALLOC_ARENA_MAX=2 and ${HUGE_PAGES}`,
+    { ...TWO, MALLOC_ARENA_MAX: '2', GLIBC_TUNABLES: HUGE_PAGES },
+  ],
   // jemalloc instead of glibc's malloc, where Debian's libjemalloc2 is installed.
-  ...(existsSync(JEMALLOC)
-    ? [
-        await measure(`${cpus().length} inference threads, jemalloc`, {
-          INFERENCE_THREADS: 'auto',
-          LD_PRELOAD: JEMALLOC,
-        }),
-      ]
-    : []),
-];
+  jemalloc: [`${threads}, jemalloc`, { ...TWO, LD_PRELOAD: JEMALLOC }],
+  // The task store held small, to tell its growth from anything else's in a long run.
+  store200: [`${threads}, MAX_STORED_RESULTS=200`, { ...TWO, MAX_STORED_RESULTS: '200' }],
+};
+const only = process.argv.includes('--only')
+  ? (process.argv[process.argv.indexOf('--only') + 1] ?? '').split(',')
+  : ['calling', 'one', 'auto', 'arena2', 'jemalloc'];
+for (const key of only) if (!SETTINGS[key]) throw new Error(`--only: unknown setting ${key}`);
+const chosen = only.filter((key) => key !== 'jemalloc' || existsSync(JEMALLOC));
+const runs = [];
+for (let round = 0; round < numberArg('rounds', 1); round++) {
+  for (const key of chosen) {
+    const [label, env] = SETTINGS[key] as [string, Record<string, string>];
+    runs.push(await measure(label, env));
+  }
+}
 const result = {
   date: new Date().toISOString(),
   machine: { cpu: cpus()[0]?.model, cores: cpus().length },

@@ -91,7 +91,6 @@ describeWithFaces('MTCNN refinement in bounded batches', () => {
       const original = (verifier().detector as unknown as { sessions: MtcnnSessions }).sessions;
       // P-Net's input sizes (columns × rows of the level or strip), run by run, and every crop R-Net
       // is given: any candidate P-Net lost, added or moved shows there.
-      const runs: number[] = [];
       const sizes: [number, number][] = [];
       let rnetInputs = createHash('sha256');
       let cropValues = 0;
@@ -114,14 +113,12 @@ describeWithFaces('MTCNN refinement in bounded batches', () => {
           outputNames: original.pnet.outputNames,
           run: (feeds) => {
             const dims = Object.values(feeds)[0]?.dims as number[];
-            runs.push((dims[2] as number) * (dims[3] as number));
             sizes.push([dims[2] as number, dims[3] as number]);
             return original.pnet.run(feeds);
           },
         },
       };
       const detect = async (pnetPixels: number) => {
-        runs.length = 0;
         sizes.length = 0;
         rnetInputs = createHash('sha256');
         cropValues = 0;
@@ -131,22 +128,19 @@ describeWithFaces('MTCNN refinement in bounded batches', () => {
         );
         return {
           faces,
-          runs: [...runs],
           sizes: [...sizes],
+          runs: sizes.map(([w, h]) => w * h),
           crops: { values: cropValues, sha256: rnetInputs.digest('hex') },
         };
       };
-      // A bound that splits the largest level into strips of c cells and a last strip of one cell
-      // (C = c + 1 cells in all; a cell needs 12 columns, each further one 2 more).
-      const [first] = pyramidScales(image.width, image.height, options);
-      const [lw, lh] = [image.width, image.height].map((n) => Math.max(12, Math.ceil(n * (first as number))));
-      const levelCells = Math.ceil(((lw as number) - 4) / 2) - 3;
-      const lastStripOfOne = (2 * (levelCells - 1) + 10) * (lh as number);
-
       const whole = await detect(1e12);
       const strips = await detect(MAX_PNET_PIXELS);
       const narrow = await detect(30_000);
-      const oneCell = await detect(lastStripOfOne);
+      // A bound that splits the largest level into strips of c cells and a last strip of one cell
+      // (C = c + 1 cells in all; a cell needs 12 columns, each further one 2 more).
+      const [lw, lh] = whole.sizes.reduce((a, b) => (b[0] * b[1] > a[0] * a[1] ? b : a));
+      const levelCells = Math.ceil((lw - 4) / 2) - 3;
+      const oneCell = await detect((2 * (levelCells - 1) + 10) * lh);
 
       expect(whole.faces.length).toBeGreaterThan(1);
       expect(strips.faces).toEqual(whole.faces);

@@ -14,7 +14,9 @@ import sharp from 'sharp';
 import { cosineSimilarity } from '../src/core/similarity.js';
 import { decodeImage } from '../src/pipeline/decode.js';
 import type { Embedder } from '../src/pipeline/embedder.js';
-import { createVerifier, Verifier } from '../src/pipeline/verifier.js';
+import { createVerifier } from '../src/create-verifier.js';
+import { FaceAnalyzer } from '../src/pipeline/face-analyzer.js';
+import { Verifier } from '../src/pipeline/verifier.js';
 import { MOBILEFACENET, MTCNN } from '../src/models/builtin.js';
 import { FACES_DIR } from './faces-dir.js';
 import { pageFaultMicros, stats, type Stats } from './stats.js';
@@ -49,24 +51,25 @@ const images: Record<string, Buffer> = {
 
 const loadStart = performance.now();
 // Per-stage times in this thread; verify latency also on inference threads (INFERENCE_THREADS).
-const verifier = await Verifier.create();
+const analyzer = await FaceAnalyzer.create();
+const verifier = new Verifier(analyzer);
 const loadMs = performance.now() - loadStart;
 
 const perImage: Record<string, Record<string, Stats>> = {};
 for (const [label, bytes] of Object.entries(images)) {
-  const decoded = await decodeImage(bytes, verifier.options.decode);
+  const decoded = await decodeImage(bytes, analyzer.options.decode);
   const rgb = { ...decoded, channels: 3 };
-  const faces = await verifier.detector.detect(rgb, verifier.options.detect);
+  const faces = await analyzer.models.detector.detect(rgb, analyzer.options.detect);
   const face = faces[0];
   if (!face) throw new Error(`no face in ${label}`);
   const toEmbed = [{ image: rgb, landmarks: face.landmarks }];
-  const batch = (verifier.members[0] as Embedder).alignBatch(toEmbed);
-  const [e] = await (verifier.members[0] as Embedder).embedAligned(batch, 1);
+  const batch = (analyzer.members[0] as Embedder).alignBatch(toEmbed);
+  const [e] = await (analyzer.members[0] as Embedder).embedAligned(batch, 1);
   perImage[label] = {
-    decode: stats(await time(() => decodeImage(bytes, verifier.options.decode))),
-    detect: stats(await time(() => verifier.detector.detect(rgb, verifier.options.detect))),
-    align: stats(await time(async () => (verifier.members[0] as Embedder).alignBatch(toEmbed))),
-    embed: stats(await time(() => (verifier.members[0] as Embedder).embedAligned(batch, 1))),
+    decode: stats(await time(() => decodeImage(bytes, analyzer.options.decode))),
+    detect: stats(await time(() => analyzer.models.detector.detect(rgb, analyzer.options.detect))),
+    align: stats(await time(async () => (analyzer.members[0] as Embedder).alignBatch(toEmbed))),
+    embed: stats(await time(() => (analyzer.members[0] as Embedder).embedAligned(batch, 1))),
     compare: stats(await time(async () => cosineSimilarity(e as Float32Array, e as Float32Array))),
     'analyze (all stages)': stats(await time(() => verifier.analyze(bytes, { facePolicy: 'largest' }))),
   };
@@ -114,9 +117,9 @@ const result = {
     mobilefacenet: hash(MOBILEFACENET.source.path),
   },
   settings: {
-    ...verifier.options.detect,
+    ...analyzer.options.detect,
     flip: MOBILEFACENET.flip,
-    intraOpThreads: verifier.options.session.intraOpThreads,
+    intraOpThreads: analyzer.options.session.intraOpThreads,
   },
   runs,
   model_load_ms: Math.round(loadMs),

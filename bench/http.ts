@@ -14,7 +14,8 @@ import autocannon from 'autocannon';
 import { loadConfig } from '../src/config/config.js';
 import { createService } from '../src/container.js';
 import { inferenceThreads } from '../src/config/verifier-options.js';
-import { createVerifier, type FaceVerifier } from '../src/pipeline/verifier.js';
+import { createVerifier } from '../src/create-verifier.js';
+import type { Verifier } from '../src/pipeline/verifier.js';
 import { FACES_DIR } from './faces-dir.js';
 import { numberArg } from './args.js';
 import { benchPair, lfwSample, multipartUpload } from './inputs.js';
@@ -29,7 +30,7 @@ const [a, b] = await benchPair();
 async function rate(
   inFlight: number,
   threads: number,
-  op: (verifier: FaceVerifier, i: number) => Promise<unknown>,
+  op: (verifier: Verifier, i: number) => Promise<unknown>,
 ): Promise<number> {
   const verifier = await createVerifier({ threads });
   for (let i = 0; i < 5; i++) await op(verifier, i);

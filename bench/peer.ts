@@ -31,7 +31,7 @@ import { MOBILEFACENET, MTCNN } from '../src/models/builtin.js';
 import type { ModelSource } from '../src/models/manifest.js';
 import { prepareModel, resolveSourcePath } from '../src/models/prepare.js';
 import { MtcnnDetector, pyramidScales } from '../src/pipeline/mtcnn/mtcnn.js';
-import { createVerifier } from '../src/pipeline/verifier.js';
+import { createVerifier } from '../src/create-verifier.js';
 import { createSession, type InferenceSession } from '../src/runtime/onnx-session.js';
 import { FACES_DIR } from './faces-dir.js';
 import { createHumanPeer } from './peer/human-peer.js';
@@ -220,7 +220,7 @@ const detector = new MtcnnDetector(MTCNN, {
 });
 
 async function floor(label: string, width: number, height: number, images: { bytes: Buffer }[]) {
-  const detect = ours.options.detect;
+  const detect = ours.analyzer.settings.detect;
   // P-Net over the pyramid, level sizes as our detector makes them (ceil of size · scale, ≥ 12).
   const levels = pyramidScales(width, height, detect).map((s) => [
     Math.max(12, Math.ceil(width * s)),

@@ -11,9 +11,8 @@ import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
 import type { Cache } from './cache/cache.js';
-import { embeddingCodec, jsonCodec, type EmbeddingEntry } from './cache/codecs.js';
+import { jsonCodec } from './cache/codecs.js';
 import { createCache } from './cache/create-cache.js';
-import { euclideanToCosine } from './core/similarity.js';
 import type { Config } from './config/config.js';
 import { verifierOptions } from './config/verifier-options.js';
 import { FaceVerifyError } from './errors.js';
@@ -26,7 +25,10 @@ import type { TaskHandler, TaskQueue } from './jobs/task-queue.js';
 import { ServiceMetrics } from './metrics/metrics.js';
 import { DEFAULT_MODEL_CACHE_DIR } from './models/prepare.js';
 import { ModelRegistry } from './models/registry.js';
-import { createVerifier, type FaceVerifier, type VerifyResult } from './pipeline/verifier.js';
+import { createVerifier } from './create-verifier.js';
+import { faceAnalysisCodec } from './pipeline/face-analysis-codec.js';
+import type { FaceAnalysis } from './pipeline/face-analysis.js';
+import type { Verifier, VerifyResult } from './pipeline/verifier.js';
 import { DEFAULT_SESSION_OPTIONS } from './runtime/onnx-session.js';
 
 export type Role = 'api' | 'worker' | 'both';
@@ -36,7 +38,7 @@ export interface Service {
   logger: Logger;
   queue: TaskQueue;
   app: FastifyInstance | undefined;
-  verifier: FaceVerifier | undefined;
+  verifier: Verifier | undefined;
   metrics: ServiceMetrics;
   close(): Promise<void>;
 }
@@ -79,18 +81,15 @@ function parseTrustProxy(raw: string): boolean | number | string[] {
   return v.split(',').map((s) => s.trim());
 }
 
-/** The cosine threshold the configuration asks for, if any (the reference's names included). */
-function configuredThreshold(config: Config, logger: Logger, modelThreshold: number): number | undefined {
-  let t = config.cosineThreshold;
-  if (t === undefined && config.euclideanThreshold !== undefined)
-    t = euclideanToCosine(config.euclideanThreshold);
-  if (t !== undefined && Math.abs(t - modelThreshold) > 1e-6) {
+/** A configured threshold replaces the model's calibrated one: say so once, at start-up. */
+function warnOnThreshold(verifier: Verifier, logger: Logger): void {
+  const t = verifier.threshold();
+  if (Math.abs(t - verifier.model.threshold) > 1e-6) {
     logger.warn(
-      { configured: t, calibrated: modelThreshold, model: config.model },
+      { configured: t, calibrated: verifier.model.threshold, model: verifier.modelName },
       'a configured threshold replaces the model’s calibrated one; is_match and accuracy will differ from docs/accuracy.md',
     );
   }
-  return t;
 }
 
 /**
@@ -130,12 +129,12 @@ export async function createService(
       { err: err instanceof Error ? err.message : String(err), ctx },
       'cache error (answered as a miss)',
     );
-  const embeddings = createCache<EmbeddingEntry>({
+  const embeddings = createCache<FaceAnalysis>({
     backend,
     name: 'embeddings',
     ttlSeconds: config.embeddingCacheTtlS,
     maxEntries: config.cacheMaxEntries,
-    codec: embeddingCodec,
+    codec: faceAnalysisCodec,
     ...(redis ? { redis } : {}),
     prefix: `${redisPrefix}:cache:`,
     onError,
@@ -180,13 +179,12 @@ export async function createService(
   const metrics = new ServiceMetrics();
   metrics.attach({ queue, caches: [embeddings, results] as Cache<unknown>[] });
 
-  let verifier: FaceVerifier | undefined;
+  let verifier: Verifier | undefined;
   let fetchUrl: ImageFetcher | undefined;
   if (role !== 'api') {
     // Built-in models plus those registered with `faceverify models pull|add` (a bad manifest is skipped).
     const registry = await ModelRegistry.withUserModels(config.modelCacheDir || DEFAULT_MODEL_CACHE_DIR);
     for (const p of registry.problems) logger.warn(p, 'model manifest skipped');
-    const threshold = configuredThreshold(config, logger, registry.scorer(config.model).threshold);
     const options = verifierOptions(config);
     verifier = await createVerifier({
       ...options,
@@ -196,8 +194,8 @@ export async function createService(
         ...options.session,
         onWarning: (message) => logger.warn(message),
       },
-      ...(threshold !== undefined ? { threshold } : {}),
     });
+    warnOnThreshold(verifier, logger);
     const maxImageBytes = Math.round(config.maxImageSizeMb * 1024 * 1024);
     fetchUrl = createImageFetcher({
       maxBytes: maxImageBytes,
@@ -214,7 +212,6 @@ export async function createService(
       results,
       fetchImage: fetchUrl,
       maxImageBytes,
-      ...(config.minConfidence !== undefined ? { minConfidence: config.minConfidence } : {}),
       maxRetries: config.maxRetries,
       onStage: (stage, ms) => metrics.stage(stage, ms),
     });

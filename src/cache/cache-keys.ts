@@ -9,22 +9,14 @@
  */
 import { createHash } from 'node:crypto';
 
-/** The detection settings that change which face is found and so what embedding an image gets. */
-export interface DetectionKeySettings {
-  minFaceSize: number;
-  /** P-Net, R-Net, O-Net probability thresholds. */
-  thresholds: readonly number[];
-  facePolicy: string;
-  /** Images are downscaled to this longer side before detection. */
-  maxDimension: number;
-}
-
 export interface EmbeddingKeyInput {
   /** sha256 hex of the image file's bytes. */
   imageSha256: string;
-  /** The embedding model; include its weights' hash if the same name can mean different weights. */
-  model: string;
-  detection: DetectionKeySettings;
+  /**
+   * Everything else that makes two analyses of the same bytes equal: the model's id (with its weights'
+   * hash), the settings and the analysis schema (`analysisIdentity()` in src/pipeline/face-analyzer.ts).
+   */
+  analysis: string;
 }
 
 export interface ResultKeyInput {
@@ -32,11 +24,10 @@ export interface ResultKeyInput {
   sha1: string;
   /** sha256 hex of the second image's bytes. */
   sha2: string;
-  model: string;
-  /** The cosine threshold actually applied (after defaults), since it decides `is_match`. */
-  threshold: number;
-  facePolicy: string;
-  detection: DetectionKeySettings;
+  /** As {@link EmbeddingKeyInput.analysis}. */
+  analysis: string;
+  /** What decides `is_match` besides the embeddings: the threshold in force and any minimum confidence. */
+  scoring: { threshold: number; minConfidence?: number | undefined };
 }
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
@@ -58,24 +49,14 @@ function contentHash(label: string, value: string): string {
   return lower;
 }
 
-function detectionParts(d: DetectionKeySettings): unknown[] {
-  return [d.minFaceSize, [...d.thresholds], d.facePolicy, d.maxDimension];
-}
-
 /**
- * The embedding cache's key for one image under one model and detection setting.
+ * The embedding cache's key for one image under one model and its settings.
  *
  * @example
- * embeddingKey({ imageSha256: sha256Hex(bytes), model: 'mobilefacenet',
- *   detection: { minFaceSize: 60, thresholds: [0.6, 0.7, 0.9], facePolicy: 'strict', maxDimension: 1920 } });
+ * embeddingKey({ imageSha256: sha256Hex(bytes), analysis: analysisIdentity(analyzer, 'strict') });
  */
 export function embeddingKey(input: EmbeddingKeyInput): string {
-  const canonical = [
-    'embedding/v1',
-    contentHash('imageSha256', input.imageSha256),
-    input.model,
-    ...detectionParts(input.detection),
-  ];
+  const canonical = ['embedding/v2', contentHash('imageSha256', input.imageSha256), input.analysis];
   return sha256Hex(JSON.stringify(canonical));
 }
 
@@ -92,19 +73,19 @@ export function isCanonicalPairOrder(sha1: string, sha2: string): boolean {
  * The result cache's key for a pair of images; the same for (a, b) and (b, a).
  *
  * @example
- * resultKey({ sha1, sha2, model: 'mobilefacenet', threshold: 0.42, facePolicy: 'strict', detection });
+ * resultKey({ sha1, sha2, analysis: analysisIdentity(analyzer, 'strict'), scoring: { threshold: 0.42 } });
  */
 export function resultKey(input: ResultKeyInput): string {
   const a = contentHash('sha1', input.sha1);
   const b = contentHash('sha2', input.sha2);
+  const { threshold, minConfidence } = input.scoring;
   const canonical = [
-    'result/v1',
+    'result/v2',
     a <= b ? a : b,
     a <= b ? b : a,
-    input.model,
-    input.threshold,
-    input.facePolicy,
-    ...detectionParts(input.detection),
+    input.analysis,
+    threshold,
+    minConfidence ?? null,
   ];
   return sha256Hex(JSON.stringify(canonical));
 }

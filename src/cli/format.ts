@@ -1,5 +1,6 @@
 /** Human-readable output of the CLI (the `--json` output is the library's result as is). */
-import type { FaceReport, VerifyResult } from '../pipeline/verifier.js';
+import type { FaceReport } from '../pipeline/face-analysis.js';
+import type { VerifyResult } from '../pipeline/verify-result.js';
 
 export function describeFace(f: FaceReport): string {
   const b = f.box;

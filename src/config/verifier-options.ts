@@ -1,4 +1,7 @@
-/** Maps the validated configuration onto the pipeline's options (the pipeline never reads env). */
+/**
+ * Maps the validated configuration onto the verifier's options (the pipeline never reads env): the one
+ * mapping the service and the CLI share, thresholds and MIN_CONFIDENCE_THRESHOLD included.
+ */
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import type { VerifierOptions } from '../pipeline/verifier.js';
@@ -16,6 +19,8 @@ export function verifierOptions(config: Config): Partial<VerifierOptions> {
     facePolicy: config.facePolicy,
     threads: inferenceThreads(config),
     ...(config.cosineThreshold !== undefined ? { threshold: config.cosineThreshold } : {}),
+    ...(config.euclideanThreshold !== undefined ? { euclideanThreshold: config.euclideanThreshold } : {}),
+    ...(config.minConfidence !== undefined ? { minConfidence: config.minConfidence } : {}),
   };
 }
 

@@ -36,6 +36,7 @@
  * 1 / (1 + exp(−(a·s + b))), fitted by maximum likelihood against Platt's smoothed targets
  * (N₊ + 1)/(N₊ + 2) and 1/(N₋ + 2). Deterministic: fixed start, no randomness.
  */
+import { plattProbability } from '../core/scoring.js';
 import { FaceVerifyError } from '../errors.js';
 
 /** One pair's score, truth and fold. `score: null` marks a pair where detection failed. */
@@ -393,19 +394,7 @@ export function tarAtFar(roc: readonly RocPoint[], targetFar: number): TarAtFar 
   return { targetFar, tar: best.tpr, far: best.far, threshold: best.threshold, attainable: true };
 }
 
-/**
- * Platt's probability of "same person" for a score.
- *
- * @example
- * plattProbability(0.5, { a: 12, b: -6 }); // 0.5
- */
-export function plattProbability(score: number, { a, b }: PlattParameters): number {
-  const z = a * score + b;
-  // Written both ways so exp never overflows.
-  if (z >= 0) return 1 / (1 + Math.exp(-z));
-  const e = Math.exp(z);
-  return e / (1 + e);
-}
+export { plattProbability };
 
 /**
  * Fits p(same | s) = 1 / (1 + exp(−(a·s + b))) by Platt scaling (Newton's method with backtracking,

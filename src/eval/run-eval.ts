@@ -1,6 +1,6 @@
 /**
  * The LFW evaluation: embed every image a pair list names, score the pairs by cosine similarity and
- * measure them (src/eval/metrics.ts). The tool behind `faceverify eval` (issue #5).
+ * measure them (src/eval/metrics.ts). The tool behind `faceverify eval`.
  *
  * Each distinct image is read and analysed once (embeddings cached in memory by path); up to
  * `concurrency` images are in flight, which keeps both cores busy because ONNX Runtime runs inference
@@ -17,21 +17,14 @@ import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { cosineSimilarity } from '../core/similarity.js';
 import { FaceVerifyError, isFaceVerifyError, type ErrorCode } from '../errors.js';
-import type { EmbedderManifest, PlattCalibration } from '../models/manifest.js';
-import type { DetectOptions } from '../pipeline/mtcnn/mtcnn.js';
-import type { FacePolicy } from '../pipeline/select-face.js';
-import type { ImageAnalysis, PerCallOptions } from '../pipeline/verifier.js';
+import type { PlattCalibration } from '../core/scoring.js';
+import type { FaceAnalysis, FacePolicy } from '../pipeline/face-analysis.js';
+import type { Analyzer } from '../pipeline/face-analyzer.js';
 import { readLfwPairs, type LfwPair } from './lfw-pairs.js';
 import { accuracyAt, evaluateScores, type VerificationMetrics } from './metrics.js';
 
-/** What the evaluation needs of a verifier (`Verifier` satisfies it). */
-export interface EvalVerifier {
-  readonly modelName: string;
-  readonly options: { readonly detect: DetectOptions };
-  readonly manifest: Pick<EmbedderManifest, 'name' | 'embeddingSize' | 'threshold' | 'calibration'> &
-    Partial<Pick<EmbedderManifest, 'flip' | 'source'>>;
-  analyze(bytes: Uint8Array, options?: PerCallOptions): Promise<ImageAnalysis>;
-}
+/** What the evaluation needs of an analyzer (in this thread or a pool). */
+export type EvalVerifier = Pick<Analyzer, 'model' | 'settings' | 'analyze'>;
 
 export interface EvalProgress {
   /** Images analysed so far (including failures). */
@@ -148,7 +141,7 @@ interface ImageOutcome {
   fallbackRescued: boolean;
   primaryCode: ErrorCode | null;
   ms: number;
-  timings: ImageAnalysis['timings'] | null;
+  timings: FaceAnalysis['timings'] | null;
 }
 
 const DEFAULT_FALLBACK_ON: readonly ErrorCode[] = ['NO_FACE', 'FACE_TOO_SMALL'];
@@ -291,18 +284,18 @@ export async function runEval(options: RunEvalOptions): Promise<EvalRun> {
   for (const f of failures) failuresByCode[f.code] = (failuresByCode[f.code] ?? 0) + 1;
   const timed = all.flatMap((o) => (o.timings ? [o.timings] : []));
   const meanOf = (xs: number[]): number => (xs.length > 0 ? xs.reduce((s, x) => s + x, 0) / xs.length : 0);
-  const manifest = options.verifier.manifest;
-  const detect = options.verifier.options.detect;
+  const manifest = options.verifier.model;
+  const detect = options.verifier.settings.detect;
   const threshold = metrics.accuracy?.threshold ?? metrics.bestOnAll.threshold;
   const report: EvalReport = {
     createdAt: new Date().toISOString(),
     pairsFile: options.pairsFile,
     imagesDir: options.imagesDir,
     model: {
-      name: options.verifier.modelName,
+      name: manifest.name,
       embeddingSize: manifest.embeddingSize,
       flip: manifest.flip ?? null,
-      sha256: manifest.source?.sha256 ?? null,
+      sha256: manifest.sha256 ?? null,
       manifestThreshold: manifest.threshold,
       manifestCalibration: manifest.calibration,
     },
@@ -311,7 +304,7 @@ export async function runEval(options: RunEvalOptions): Promise<EvalRun> {
       minFaceSize: detect.minFaceSize,
       thresholds: detect.thresholds,
       scaleFactor: detect.scaleFactor,
-      fallbackMinFaceSize: options.fallbackVerifier?.options.detect.minFaceSize ?? null,
+      fallbackMinFaceSize: options.fallbackVerifier?.settings.detect.minFaceSize ?? null,
     },
     counts: {
       pairs: list.pairs.length,

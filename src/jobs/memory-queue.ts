@@ -5,10 +5,10 @@
  *
  * Finished tasks are kept in finish order, at most `maxStoredResults` successes and as many failures
  * (the oldest go first, with a warning at most once a minute), and forgotten `resultTtlMs` after
- * finishing, by one timer for the oldest. A result is stored as its JSON text, as BullMQ stores it: a
- * verify's record costs about 1.4 KB instead of 2.7 KB of objects, and the collector has one string to
- * scan instead of a tree. Unbounded, a server at full load (~28 tasks/s) held 100 000 records (271 MB)
- * after an hour (bench/task-store.ts).
+ * finishing, by one timer for the oldest. A result is stored as its JSON text, as BullMQ stores it:
+ * about half the memory of the objects, and the collector has one string to scan instead of a tree.
+ * Without the bound, a server at full load would keep an hour of results (docs/performance.md,
+ * bench/task-store.ts).
  *
  * Its tasks live in this process's memory, so they cannot outlive it: close() lets running tasks finish
  * within the grace period, then interrupts them, and fails every task that has not started (PENDING or

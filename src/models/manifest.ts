@@ -2,7 +2,10 @@
  * Model manifests: everything the pipeline needs to know about a model, as data. Adding a model is a
  * new manifest (plus, at most, a converter for its source format), never a change of the pipeline.
  */
+import type { PlattCalibration } from '../core/scoring.js';
 import type { Point } from '../core/similarity-transform.js';
+
+export type { PlattCalibration };
 
 /** Where a model's weights come from. */
 export interface ModelSource {
@@ -27,15 +30,6 @@ export interface Normalization {
   mean: number;
   std: number;
   channels: 'RGB' | 'BGR';
-}
-
-/** The probability of "same person" as a function of cosine similarity: 1 / (1 + exp(−(a·cos + b))). */
-export interface PlattCalibration {
-  method: 'platt';
-  a: number;
-  b: number;
-  /** Where the fit came from (e.g. "LFW View 2, 6000 pairs, 10-fold"). */
-  fittedOn: string;
 }
 
 export interface DetectorManifest {

@@ -120,7 +120,7 @@ async function readable(path: string): Promise<boolean> {
 /**
  * Finds a model's ONNX file, converting and caching it on first use, without reading a cached
  * conversion: a session loaded from ONNX Runtime's optimised graph never needs those bytes, and reading
- * them cost a cold start 22–30 ms here. A user's ONNX file is read (and its sha256 checked) at once.
+ * them would slow every cold start (docs/performance.md). A user's ONNX file is read (and its sha256 checked) at once.
  *
  * @example
  * const file = await locateModel('rnet', MTCNN.stages.rnet);

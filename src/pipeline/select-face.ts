@@ -8,10 +8,8 @@
  */
 import { boxArea } from '../core/box.js';
 import { FaceVerifyError } from '../errors.js';
+import type { FacePolicy } from './face-analysis.js';
 import type { DetectedFace } from './mtcnn/mtcnn.js';
-
-export type FacePolicy = 'strict' | 'largest' | 'center';
-export const FACE_POLICIES: readonly FacePolicy[] = ['strict', 'largest', 'center'];
 
 /**
  * Picks one face according to the policy; throws `NO_FACE` / `MULTIPLE_FACES`.

@@ -5,7 +5,7 @@
  * Threads: onnxruntime-node 1.30's `run()` is synchronous — its promise wraps a blocking native call
  * made from a `setImmediate` on the calling thread — so runs in one thread never overlap, and the
  * thread's event loop waits while a model runs. Parallelism comes from inference threads, each with
- * its own sessions (src/runtime/verifier-pool.ts). On a 2-core machine one intra-op thread per session
+ * its own sessions (src/runtime/analyzer-pool.ts). On a 2-core machine one intra-op thread per session
  * measured best (docs/performance.md). Spinning is off so idle pool threads do not burn a core that
  * another request could use.
  */
@@ -52,8 +52,8 @@ function ortOptions(options: SessionOptions, device: Device): ort.InferenceSessi
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',
     // No memory patterns: ORT plans and keeps one per input shape, and P-Net sees a new shape at every
-    // pyramid level of every image size. Off measured the same speed on mixed-size photos with 45 MB
-    // less RSS per thread, and ~3k fewer page faults in a cold CLI run (docs/performance.md).
+    // pyramid level of every image size. Off costs no speed on mixed-size photos and saves memory per
+    // thread and page faults at a cold start (docs/performance.md).
     enableMemPattern: false,
     extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
   };
@@ -180,8 +180,8 @@ async function createAndSave(
  *
  * With `cacheBase` (a path without extension, from prepareModel), the graph ONNX Runtime optimises on
  * the CPU is kept at `<cacheBase>.<optimizedGraphSignature()>.onnx`, and later sessions load it
- * without optimising again: bitwise the same outputs, about 40 ms less per start of the four built-in
- * models (docs/performance.md, cold start).
+ * without optimising again: bitwise the same outputs and a faster start (docs/performance.md, cold
+ * start).
  *
  * @example
  * const session = await createSession(onnxBytes, DEFAULT_SESSION_OPTIONS);

@@ -1,19 +1,19 @@
-/** What a {@link VerifierPool} and its inference threads say to each other (structured-clone data). */
+/** What an {@link AnalyzerPool} and its inference threads say to each other (structured-clone data). */
 import { FaceVerifyError, type ErrorCode, type ErrorDetails } from '../errors.js';
 import type { ModelManifest } from '../models/manifest.js';
-import type { FaceEmbedder } from '../pipeline/ensemble-embedder.js';
-import type { ImageAnalysis, PerCallOptions, VerifierOptions } from '../pipeline/verifier.js';
+import type { FaceAnalysis } from '../pipeline/face-analysis.js';
+import type { AnalyzerModel, AnalyzerOptions, AnalyzeOptions } from '../pipeline/face-analyzer.js';
 
-/** What a thread is started with: the verifier's options without the registry, and its manifests. */
+/** What a thread is started with: the analyzer's options without the registry, and its manifests. */
 export interface ThreadData {
-  options: Omit<VerifierOptions, 'registry' | 'session'> & {
-    session: Omit<VerifierOptions['session'], 'onWarning'>;
+  options: Omit<AnalyzerOptions, 'registry' | 'session'> & {
+    session: Omit<AnalyzerOptions['session'], 'onWarning'>;
   };
   manifests: ModelManifest[];
 }
 
 export type ToThread =
-  { type: 'analyze'; id: number; bytes: Uint8Array; options: PerCallOptions } | { type: 'close' };
+  { type: 'analyze'; id: number; bytes: Uint8Array; options: AnalyzeOptions } | { type: 'close' };
 
 export interface SerializedError {
   name: string;
@@ -24,10 +24,10 @@ export interface SerializedError {
 }
 
 export type FromThread =
-  | { type: 'ready'; manifest: FaceEmbedder['manifest'] }
+  | { type: 'ready'; model: AnalyzerModel }
   | { type: 'failed'; error: SerializedError }
   | { type: 'warning'; message: string }
-  | { type: 'result'; id: number; analysis: ImageAnalysis }
+  | { type: 'result'; id: number; analysis: FaceAnalysis }
   | { type: 'error'; id: number; error: SerializedError };
 
 /**

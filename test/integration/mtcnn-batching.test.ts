@@ -29,7 +29,7 @@ describeWithFaces('MTCNN refinement in bounded batches', () => {
 
   /** The detector's sessions, with R-Net's and O-Net's batch sizes recorded. */
   function recording(): { sessions: MtcnnSessions; batches: { rnet: number[]; onet: number[] } } {
-    const original = (verifier().detector as unknown as { sessions: MtcnnSessions }).sessions;
+    const original = (verifier.analyzer().models.detector as unknown as { sessions: MtcnnSessions }).sessions;
     const batches = { rnet: [] as number[], onet: [] as number[] };
     const wrap = (session: InferenceSession, sizes: number[]): InferenceSession => ({
       ...session,
@@ -55,7 +55,7 @@ describeWithFaces('MTCNN refinement in bounded batches', () => {
     async (file) => {
       const decoded = await decodeImage(readFace(file));
       const image = { ...decoded, channels: 3 };
-      const manifest = verifier().detector.manifest;
+      const manifest = verifier.analyzer().models.detector.manifest;
       const bounded = recording();
       const faces = await new MtcnnDetector(manifest, bounded.sessions).detect(image);
       const small = await new MtcnnDetector(manifest, recording().sessions, { rnet: 7, onet: 3 }).detect(
@@ -86,9 +86,10 @@ describeWithFaces('MTCNN refinement in bounded batches', () => {
     async (file) => {
       const decoded = await decodeImage(readFace(file));
       const image = { ...decoded, channels: 3 };
-      const options = { ...verifier().options.detect, minFaceSize: 20 };
-      const manifest = verifier().detector.manifest;
-      const original = (verifier().detector as unknown as { sessions: MtcnnSessions }).sessions;
+      const options = { ...verifier.analyzer().options.detect, minFaceSize: 20 };
+      const manifest = verifier.analyzer().models.detector.manifest;
+      const original = (verifier.analyzer().models.detector as unknown as { sessions: MtcnnSessions })
+        .sessions;
       // P-Net's input sizes (columns × rows of the level or strip), run by run, and every crop R-Net
       // is given: any candidate P-Net lost, added or moved shows there.
       const sizes: [number, number][] = [];
@@ -167,7 +168,7 @@ describeWithFaces('MTCNN refinement in bounded batches', () => {
     // which the accuracy figures (measured on whole levels) do not cover. (The search for a face under
     // the minimum, at tooSmallFloor = 20 px on photos with none found, does take it from ~1280×960 up;
     // the strips give the same cells, the test above.)
-    const options = verifier().options;
+    const options = verifier.analyzer().options;
     const [first] = pyramidScales(options.decode.maxDimension, options.decode.maxDimension, options.detect);
     const side = Math.ceil(options.decode.maxDimension * (first as number));
     expect(side * side).toBeLessThanOrEqual(MAX_PNET_PIXELS);

@@ -1,6 +1,6 @@
 import { envExample, envMarkdown } from '../../config/config.js';
 import { FaceVerifyError } from '../../errors.js';
-import type { Command } from './index.js';
+import type { Command } from './command.js';
 
 export const configCommand: Command = (ctx) => {
   const sub = ctx.args[0];

@@ -1,14 +1,14 @@
-import { reportFace } from '../../pipeline/verifier.js';
+import { reportFace } from '../../pipeline/analysis-stages.js';
 import { drawFaces } from '../draw-faces.js';
 import { describeFace } from '../format.js';
-import type { Command } from './index.js';
-import { inputBytes, requireArgs, verifierFor } from './shared.js';
+import type { Command } from './command.js';
+import { analyzerFor, inputBytes, requireArgs } from './shared.js';
 
 export const detectCommand: Command = async (ctx) => {
   const [input] = requireArgs(ctx, 1, 'detect IMG [--json] [--out FILE.png]') as [string];
-  const [verifier, bytes] = await Promise.all([verifierFor(ctx), inputBytes(ctx, input)]);
+  const [analyzer, bytes] = await Promise.all([analyzerFor(ctx), inputBytes(ctx, input)]);
   try {
-    const { image, faces } = await verifier.detectAll(bytes);
+    const { image, faces } = await analyzer.detectAll(bytes);
     const reports = faces.map((f) => reportFace(f, image.scale));
     if (ctx.out) await drawFaces(image, faces, ctx.out);
     if (ctx.json) {
@@ -20,6 +20,6 @@ export const detectCommand: Command = async (ctx) => {
     }
     return 0;
   } finally {
-    await verifier.close();
+    await analyzer.close();
   }
 };

@@ -1,5 +1,5 @@
 import { describeFace } from '../format.js';
-import type { Command } from './index.js';
+import type { Command } from './command.js';
 import { inputBytes, perCallOptions, requireArgs, verifierFor } from './shared.js';
 
 export const embedCommand: Command = async (ctx) => {
@@ -10,7 +10,7 @@ export const embedCommand: Command = async (ctx) => {
     const r = await verifier.analyze(bytes, options);
     const embedding = Array.from(r.embedding, (v) => Math.round(v * 1e6) / 1e6);
     if (ctx.json) {
-      ctx.print(JSON.stringify({ model: verifier.modelName, face: r.face, embedding }));
+      ctx.print(JSON.stringify({ model: verifier.modelName, model_id: r.modelId, face: r.face, embedding }));
     } else {
       ctx.print(`${input}: ${describeFace(r.face)}`);
       ctx.print(`${verifier.modelName} embedding (${embedding.length}-d, unit length):`);

@@ -8,8 +8,9 @@ import { verifierOptions } from '../../config/verifier-options.js';
 import { FaceVerifyError } from '../../errors.js';
 import { reportSummary, writeEvalReport } from '../../eval/report.js';
 import { runEval } from '../../eval/run-eval.js';
-import { createVerifier, Verifier } from '../../pipeline/verifier.js';
-import type { Command } from './index.js';
+import { createAnalyzer } from '../../create-verifier.js';
+import { FaceAnalyzer } from '../../pipeline/face-analyzer.js';
+import type { Command } from './command.js';
 import { perCallOptions } from './shared.js';
 
 export const evalCommand: Command = async (ctx) => {
@@ -30,15 +31,14 @@ export const evalCommand: Command = async (ctx) => {
   ) {
     throw new FaceVerifyError('INVALID_INPUT', '--fallback-min-face and --concurrency must be whole numbers');
   }
-  const base = verifierOptions(ctx.config);
-  const verifier = await createVerifier(base);
+  const { threads, ...base } = verifierOptions(ctx.config);
+  const verifier = await createAnalyzer(base, threads ?? 0);
   // The fallback sees few images (about 1 in 1000 on LFW): it runs in this thread.
   const fallbackVerifier =
     fallbackMin > 0
-      ? await Verifier.create({
+      ? await FaceAnalyzer.create({
           ...base,
-          threads: 0,
-          detect: { ...verifier.options.detect, minFaceSize: fallbackMin },
+          detect: { ...verifier.settings.detect, minFaceSize: fallbackMin },
           tooSmallFloor: 0,
         })
       : undefined;

@@ -1,19 +1,7 @@
 /** The CLI's commands by name. */
-import type { Config } from '../../config/config.js';
-export interface CommandContext {
-  args: string[];
-  json: boolean;
-  facePolicy: string | undefined;
-  threshold: string | undefined;
-  out: string | undefined;
-  /** Every --option given, by name (for commands with options of their own). */
-  options: Record<string, string | undefined>;
-  config: Config;
-  print: (text: string) => void;
-}
+import type { Command } from './command.js';
 
-/** A command returns the process exit code. */
-export type Command = (ctx: CommandContext) => Promise<number>;
+export type { Command, CommandContext } from './command.js';
 
 /**
  * Commands load on use: `verify` should not pay for Fastify, BullMQ and ioredis at start-up (the

@@ -27,7 +27,7 @@ import {
   userModelsDir,
 } from '../../models/registry.js';
 import { createSession } from '../../runtime/onnx-session.js';
-import type { Command, CommandContext } from './index.js';
+import type { Command, CommandContext } from './command.js';
 
 const USAGE = `Usage: faceverify models list|prepare
        faceverify models pull facenet-vggface2 [--from FILE] [--url URL] [--sha256 HEX] [--alignment box --margin PX]

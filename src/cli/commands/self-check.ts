@@ -7,13 +7,13 @@
 import sharp from 'sharp';
 import { verifierOptions } from '../../config/verifier-options.js';
 import { FaceVerifyError } from '../../errors.js';
-import { createVerifier } from '../../pipeline/verifier.js';
-import { verifierFor } from './shared.js';
-import type { Command } from './index.js';
+import { createAnalyzer } from '../../create-verifier.js';
+import { analyzerFor } from './shared.js';
+import type { Command } from './command.js';
 
 export const selfCheckCommand: Command = async (ctx) => {
   const t0 = performance.now();
-  const verifier = await verifierFor(ctx);
+  const verifier = await analyzerFor(ctx);
   const loaded = performance.now() - t0;
   try {
     const blank = await sharp({ create: { width: 320, height: 240, channels: 3, background: '#808080' } })
@@ -43,7 +43,7 @@ export const selfCheckCommand: Command = async (ctx) => {
       blank_image_gives_no_face: noFace,
       embedding_is_unit: Math.abs(norm - 1) < 1e-4,
       inference_thread_answers: await threadAnswers(ctx, blank),
-      model: verifier.modelName,
+      model: verifier.model.id,
     };
     ctx.print(
       ctx.json
@@ -63,7 +63,7 @@ export const selfCheckCommand: Command = async (ctx) => {
 
 /** The service analyses on inference threads: one must start, load the models and answer NO_FACE. */
 async function threadAnswers(ctx: Parameters<Command>[0], blank: Uint8Array): Promise<boolean> {
-  const pool = await createVerifier({ ...verifierOptions(ctx.config), threads: 1 });
+  const pool = await createAnalyzer(verifierOptions(ctx.config), 1);
   try {
     await pool.analyze(blank);
     return false;

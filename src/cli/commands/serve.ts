@@ -7,12 +7,12 @@
  */
 import { createService, type Role, type Service } from '../../container.js';
 import { FaceVerifyError } from '../../errors.js';
-import type { Command, CommandContext } from './index.js';
+import type { Command, CommandContext } from './command.js';
 
 /**
  * The first SIGTERM or SIGINT, listened for from before the service starts: a worker claims tasks as
- * soon as it is created, and a signal in that window used to kill it outright (Node's default action)
- * instead of letting its task finish. A second signal still ends the process at once.
+ * soon as it is created, and a signal in that window would otherwise kill it outright (Node's default
+ * action) instead of letting its task finish. A second signal still ends the process at once.
  */
 function firstSignal(): { received: () => string | undefined; signal: Promise<string> } {
   let received: string | undefined;

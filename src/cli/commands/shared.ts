@@ -1,11 +1,12 @@
 /** What several CLI commands need: argument checks, a verifier built from the configuration, input bytes. */
 import { verifierOptions } from '../../config/verifier-options.js';
 import { FaceVerifyError } from '../../errors.js';
-import { FACE_POLICIES, type FacePolicy } from '../../pipeline/select-face.js';
-import { Verifier, type PerCallOptions } from '../../pipeline/verifier.js';
+import { FACE_POLICIES, type FacePolicy } from '../../pipeline/face-analysis.js';
+import { FaceAnalyzer } from '../../pipeline/face-analyzer.js';
+import { scoringSettings, Verifier, type PerCallOptions } from '../../pipeline/verifier.js';
 import { DEFAULT_SESSION_OPTIONS } from '../../runtime/onnx-session.js';
 import { readInput } from '../read-input.js';
-import type { CommandContext } from './index.js';
+import type { CommandContext } from './command.js';
 
 export function requireArgs(ctx: CommandContext, count: number, usage: string): string[] {
   if (ctx.args.length !== count) throw new FaceVerifyError('INVALID_INPUT', `Usage: faceverify ${usage}`);
@@ -31,21 +32,25 @@ export function perCallOptions(ctx: CommandContext): PerCallOptions {
 }
 
 /**
- * A verifier in this thread, for the one-shot commands (verify, embed, detect, self-check): starting
+ * An analyzer in this thread, for the one-shot commands (verify, embed, detect, self-check): starting
  * inference threads costs more than it saves on one or two images (docs/performance.md, cold start);
  * `faceverify eval` and the service use INFERENCE_THREADS.
  */
-export function verifierFor(ctx: CommandContext): Promise<Verifier> {
+export function analyzerFor(ctx: CommandContext): Promise<FaceAnalyzer> {
   const options = verifierOptions(ctx.config);
-  return Verifier.create({
+  return FaceAnalyzer.create({
     ...options,
-    threads: 0,
     session: {
       ...DEFAULT_SESSION_OPTIONS,
       ...options.session,
       onWarning: (message) => process.stderr.write(`warning: ${message}\n`),
     },
   });
+}
+
+/** A verifier in this thread with the configured scoring (the same mapping the service uses). */
+export async function verifierFor(ctx: CommandContext): Promise<Verifier> {
+  return new Verifier(await analyzerFor(ctx), scoringSettings(verifierOptions(ctx.config)));
 }
 
 export function inputBytes(ctx: CommandContext, input: string): Promise<Uint8Array> {

@@ -1,5 +1,5 @@
 import { formatVerify } from '../format.js';
-import type { Command } from './index.js';
+import type { Command } from './command.js';
 import { inputBytes, perCallOptions, requireArgs, verifierFor } from './shared.js';
 
 export const verifyCommand: Command = async (ctx) => {

@@ -56,7 +56,9 @@ export function statusBody(record: TaskRecord): TaskStatus {
   return {
     task_id: record.id,
     status: record.state,
-    ...(record.state === 'SUCCESS' ? { result: record.result } : {}),
+    // A task's result is what its handler returned (a VerifyResult or a BatchResult); the response
+    // schema checks it on the way out.
+    ...(record.state === 'SUCCESS' ? { result: record.result as TaskStatus['result'] } : {}),
     ...(record.state === 'FAILURE' && record.error
       ? { error: { ...(record.error.details ?? {}), code: record.error.code, error: record.error.error } }
       : {}),

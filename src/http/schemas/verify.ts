@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { FacePolicy, TaskError, TaskState } from './common.js';
+import { BatchResult, FacePolicy, TaskError, TaskState, VerifyResult } from './common.js';
 
 const Url = Type.String({ minLength: 1, maxLength: 2048, description: 'http(s) URL of an image' });
 const Upload = Type.String({
@@ -56,7 +56,9 @@ export const TaskStatus = Type.Object(
   {
     task_id: Type.String(),
     status: TaskState,
-    result: Type.Optional(Type.Unknown({ description: 'VerifyResult, or a batch result' })),
+    result: Type.Optional(
+      Type.Union([VerifyResult, BatchResult], { description: 'A verification, or a batch of them' }),
+    ),
     error: Type.Optional(TaskError),
   },
   { $id: 'TaskStatus' },

@@ -10,39 +10,27 @@
 import { performance } from 'node:perf_hooks';
 import type { Cache } from '../../cache/cache.js';
 import { embeddingKey, isCanonicalPairOrder, resultKey, sha256Hex } from '../../cache/cache-keys.js';
-import type { EmbeddingEntry } from '../../cache/codecs.js';
-import { FaceVerifyError, isFaceVerifyError } from '../../errors.js';
-import type { FacePolicy } from '../../pipeline/select-face.js';
-import type { FaceReport, FaceVerifier, VerifyResult } from '../../pipeline/verifier.js';
+import { PRECISION, roundTo } from '../../core/scoring.js';
+import { ERROR_CATALOGUE, FaceVerifyError, isFaceVerifyError } from '../../errors.js';
+import type { FaceAnalysis, FacePolicy } from '../../pipeline/face-analysis.js';
+import { analysisIdentity } from '../../pipeline/face-analyzer.js';
+import { settlePair, type Verifier, type VerifyResult } from '../../pipeline/verifier.js';
+import type { BatchResult, PairOutcome } from './batch-result.js';
 import type { BatchTaskData, ImageRef, TaskContext, TaskPayload, VerifyTaskData } from '../task-queue.js';
 import { uploadedBytes } from '../task-queue.js';
 
 export interface HandlerDeps {
-  verifier: FaceVerifier;
-  embeddings: Cache<EmbeddingEntry>;
+  /** The same verifier the library and the CLI use (its scoring includes MIN_CONFIDENCE_THRESHOLD). */
+  verifier: Verifier;
+  embeddings: Cache<FaceAnalysis>;
   results: Cache<VerifyResult>;
   /** Downloads an image URL (SSRF-safe, size-limited). */
   fetchImage: (url: string, signal: AbortSignal) => Promise<Uint8Array>;
   maxImageBytes: number;
-  /** If set, a match also needs this calibrated confidence. */
-  minConfidence?: number;
   /** Retries the queue allows, so a batch knows whether a transient failure will be retried. */
   maxRetries: number;
   /** Called with the time of each pipeline stage (for metrics). */
   onStage?: (stage: 'download' | 'analyze' | 'cache_hit', ms: number) => void;
-}
-
-export interface PairOutcome {
-  pair_index: number;
-  status: 'SUCCESS' | 'FAILURE';
-  result?: VerifyResult;
-  error?: { code: string; error: string };
-}
-
-export interface BatchResult {
-  results: PairOutcome[];
-  summary: { total: number; succeeded: number; failed: number; matches: number };
-  processing_time: number;
 }
 
 interface LoadedImage {
@@ -69,23 +57,20 @@ export class VerifyHandlers {
 
   async verify(data: VerifyTaskData, ctx: TaskContext): Promise<VerifyResult> {
     const start = performance.now();
-    const [a, b] = await settleBoth(
-      this.load(data.image1, ctx.signal, 1),
-      this.load(data.image2, ctx.signal, 2),
-    );
-    const result = await this.compare(a, b, data, new Map(), [1, 2]);
-    return { ...result, processing_time: round((performance.now() - start) / 1000) };
+    const [a, b] = await settlePair(this.load(data.image1, ctx.signal), this.load(data.image2, ctx.signal));
+    const result = await this.compare(a, b, data, new Map());
+    return { ...result, processing_time: seconds(start) };
   }
 
   async batch(data: BatchTaskData, ctx: TaskContext): Promise<BatchResult> {
     const start = performance.now();
     const loads = new Map<string, Promise<LoadedImage>>();
-    const analyses = new Map<string, Promise<EmbeddingEntry>>();
-    const load = (ref: ImageRef, index: number): Promise<LoadedImage> => {
+    const analyses = new Map<string, Promise<FaceAnalysis>>();
+    const load = (ref: ImageRef): Promise<LoadedImage> => {
       const key = describeRef(ref);
       let p = loads.get(key);
       if (!p) {
-        p = this.load(ref, ctx.signal, index);
+        p = this.load(ref, ctx.signal);
         p.catch(() => undefined); // observed per pair below
         loads.set(key, p);
       }
@@ -94,8 +79,8 @@ export class VerifyHandlers {
     const outcomes = await Promise.all(
       data.pairs.map(async ([r1, r2], i): Promise<PairOutcome> => {
         try {
-          const [a, b] = await Promise.all([load(r1, 1), load(r2, 2)]);
-          const result = await this.compare(a, b, data, analyses, [1, 2]);
+          const [a, b] = await settlePair(load(r1), load(r2));
+          const result = await this.compare(a, b, data, analyses);
           return { pair_index: i, status: 'SUCCESS', result };
         } catch (err) {
           if (!isFaceVerifyError(err)) throw err;
@@ -106,10 +91,8 @@ export class VerifyHandlers {
     // A transient failure (a download) retries the whole batch while retries remain; embeddings
     // already computed come from the cache the second time.
     if (ctx.attempt <= this.deps.maxRetries) {
-      const transient = outcomes.find((o) => o.error && isRetryableCode(o.error.code));
-      if (transient?.error) {
-        throw new FaceVerifyError(transient.error.code as 'DOWNLOAD_FAILED', transient.error.error);
-      }
+      const transient = outcomes.find((o) => o.error && ERROR_CATALOGUE[o.error.code].retryable);
+      if (transient?.error) throw new FaceVerifyError(transient.error.code, transient.error.error);
     }
     const succeeded = outcomes.filter((o) => o.status === 'SUCCESS');
     return {
@@ -120,54 +103,36 @@ export class VerifyHandlers {
         failed: outcomes.length - succeeded.length,
         matches: succeeded.filter((o) => o.result?.is_match).length,
       },
-      processing_time: round((performance.now() - start) / 1000),
+      processing_time: seconds(start),
     };
   }
 
-  private async load(ref: ImageRef, signal: AbortSignal, index: number): Promise<LoadedImage> {
+  private async load(ref: ImageRef, signal: AbortSignal): Promise<LoadedImage> {
     const t = performance.now();
     let bytes: Uint8Array;
-    try {
-      if ('url' in ref) {
-        bytes = await this.deps.fetchImage(ref.url, signal);
-      } else {
-        bytes = uploadedBytes(ref);
-        if (bytes.byteLength > this.deps.maxImageBytes) {
-          throw new FaceVerifyError(
-            'IMAGE_TOO_LARGE',
-            `The image is larger than ${this.deps.maxImageBytes} bytes`,
-          );
-        }
+    if ('url' in ref) {
+      bytes = await this.deps.fetchImage(ref.url, signal);
+    } else {
+      bytes = uploadedBytes(ref);
+      if (bytes.byteLength > this.deps.maxImageBytes) {
+        throw new FaceVerifyError(
+          'IMAGE_TOO_LARGE',
+          `The image is larger than ${this.deps.maxImageBytes} bytes`,
+        );
       }
-    } catch (err) {
-      throw labelled(err, index);
     }
     this.deps.onStage?.('download', performance.now() - t);
     return { sha: sha256Hex(bytes), bytes };
   }
 
-  private detectionSettings(policy: FacePolicy) {
-    const { detect, decode } = this.deps.verifier.options;
-    return {
-      minFaceSize: detect.minFaceSize,
-      thresholds: detect.thresholds,
-      facePolicy: policy,
-      maxDimension: decode.maxDimension,
-    };
-  }
-
-  private async analyze(
+  /** One image's analysis: from this task's memo, the embedding cache, or the pipeline. */
+  private analyze(
     img: LoadedImage,
     policy: FacePolicy,
-    index: number,
-    memo: Map<string, Promise<EmbeddingEntry>>,
-  ): Promise<EmbeddingEntry> {
+    memo: Map<string, Promise<FaceAnalysis>>,
+  ): Promise<FaceAnalysis> {
     const { verifier, embeddings } = this.deps;
-    const key = embeddingKey({
-      imageSha256: img.sha,
-      model: verifier.modelName,
-      detection: this.detectionSettings(policy),
-    });
+    const key = embeddingKey({ imageSha256: img.sha, analysis: analysisIdentity(verifier.analyzer, policy) });
     let pending = memo.get(key);
     if (!pending) {
       pending = (async () => {
@@ -177,44 +142,30 @@ export class VerifyHandlers {
           return cached;
         }
         const t = performance.now();
-        const a = await verifier.analyze(img.bytes, { facePolicy: policy });
+        const analysis = await verifier.analyze(img.bytes, { facePolicy: policy });
         this.deps.onStage?.('analyze', performance.now() - t);
-        const entry: EmbeddingEntry = {
-          embedding: a.embedding,
-          face: a.face,
-          width: a.width,
-          height: a.height,
-          faceCount: a.faceCount,
-        };
-        await embeddings.set(key, entry);
-        return entry;
+        await embeddings.set(key, analysis);
+        return analysis;
       })();
       memo.set(key, pending);
     }
-    try {
-      return await pending;
-    } catch (err) {
-      throw labelled(err, index);
-    }
+    return pending;
   }
 
   private async compare(
     a: LoadedImage,
     b: LoadedImage,
     opts: { facePolicy?: FacePolicy; threshold?: number },
-    memo: Map<string, Promise<EmbeddingEntry>>,
-    [ia, ib]: [number, number],
+    memo: Map<string, Promise<FaceAnalysis>>,
   ): Promise<VerifyResult> {
     const { verifier, results } = this.deps;
-    const policy = opts.facePolicy ?? verifier.options.facePolicy;
+    const policy = opts.facePolicy ?? verifier.analyzer.settings.facePolicy;
     const threshold = verifier.threshold(opts.threshold);
     const key = resultKey({
       sha1: a.sha,
       sha2: b.sha,
-      model: verifier.modelName,
-      threshold,
-      facePolicy: policy,
-      detection: this.detectionSettings(policy),
+      analysis: analysisIdentity(verifier.analyzer, policy),
+      scoring: { threshold, minConfidence: verifier.scoring.settings.minConfidence },
     });
     const canonical = isCanonicalPairOrder(a.sha, b.sha);
     const cached = await results.get(key);
@@ -222,33 +173,15 @@ export class VerifyHandlers {
       return { ...orient(cached, canonical), cached: true };
     }
     const t = performance.now();
-    const [ea, eb] = await Promise.all([
-      this.analyze(a, policy, ia, memo),
-      this.analyze(b, policy, ib, memo),
-    ]);
-    const cmp = verifier.compare(ea.embedding, eb.embedding, threshold);
-    const minConfidence = this.deps.minConfidence;
-    const result: VerifyResult = {
-      ...cmp,
-      is_match: cmp.is_match && (minConfidence === undefined || cmp.confidence >= minConfidence),
-      model: verifier.modelName,
-      processing_time: round((performance.now() - t) / 1000),
-      faces: [ea.face as FaceReport, eb.face as FaceReport],
-    };
+    const answer = await verifier.verifyAnalyses(
+      this.analyze(a, policy, memo),
+      this.analyze(b, policy, memo),
+      threshold,
+    );
+    const result: VerifyResult = { ...answer, processing_time: seconds(t) };
     await results.set(key, orient(result, canonical));
     return result;
   }
-}
-
-/**
- * Both loads, or the most useful error: a permanent one (bad upload, URL not allowed) before a
- * transient one, so a task is not retried when it could never succeed.
- */
-async function settleBoth<T>(a: Promise<T>, b: Promise<T>): Promise<[T, T]> {
-  const [ra, rb] = await Promise.allSettled([a, b]);
-  if (ra.status === 'fulfilled' && rb.status === 'fulfilled') return [ra.value, rb.value];
-  const reasons = [ra, rb].flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
-  throw reasons.find((e) => !(isFaceVerifyError(e) && e.retryable)) ?? reasons[0];
 }
 
 /** Faces are stored in the canonical pair order; turn them round for the other order. */
@@ -256,18 +189,7 @@ function orient(r: VerifyResult, canonical: boolean): VerifyResult {
   return canonical ? r : { ...r, faces: [r.faces[1], r.faces[0]] };
 }
 
-function isRetryableCode(code: string): boolean {
-  return code === 'DOWNLOAD_FAILED' || code === 'DOWNLOAD_TIMEOUT';
-}
-
-function labelled(err: unknown, index: number): unknown {
-  if (!isFaceVerifyError(err) || err.message.startsWith('Image ')) return err;
-  return new FaceVerifyError(err.code, `Image ${index}: ${err.message}`, {
-    ...(err.details ?? {}),
-    image: index,
-  });
-}
-
-function round(v: number): number {
-  return Math.round(v * 10_000) / 10_000;
+/** Seconds since a `performance.now()` reading, rounded as answers are. */
+function seconds(since: number): number {
+  return roundTo((performance.now() - since) / 1000, PRECISION.seconds);
 }

@@ -11,8 +11,8 @@
  * per-channel constants broadcast as [C, 1, 1]; opset 13 ReduceSum takes axes as an input but ReduceMax
  * as an attribute; a reshape that hard-codes the batch becomes -1. Decomposed PReLU (MTCNN:
  * relu(x) + α·(−relu(−x)); MobileFaceNet: relu(x) + α'·(x − |x|)) is recognised and rewritten as
- * max(x, α·x), which is exact for 0 ≤ α ≤ 1 and measured fastest in ONNX Runtime (its PRelu kernel
- * branches per element and was 1.6× slower on real activations).
+ * max(x, α·x), which is exact for 0 ≤ α ≤ 1 and faster in ONNX Runtime than its PRelu kernel, which
+ * branches per element (docs/performance.md).
  */
 import { FaceVerifyError } from '../../errors.js';
 import { OnnxGraphBuilder, type Dim } from '../onnx/onnx-builder.js';
@@ -25,7 +25,7 @@ export interface TfliteToOnnxOptions {
   dynamicSpatial?: boolean;
   /** Names for the ONNX graph outputs, in the TFLite output order; defaults to the TFLite names. */
   outputNames?: string[];
-  /** Fuse decomposed PReLU patterns into PRelu nodes (default true). */
+  /** Rewrite decomposed PReLU patterns as Max(x, Mul(α, x)) nodes (default true). */
   fusePrelu?: boolean;
 }
 

@@ -11,13 +11,13 @@
  *    intersection-over-minimum.
  *
  * R-Net and O-Net run in batches of at most {@link MAX_BATCH} crops. ONNX Runtime's memory arena keeps
- * the largest run it has seen for the life of the session: one crowded photo (400 R-Net and 130 O-Net
- * candidates) grew a thread by 246 MB for good when they ran as one batch. Each crop is computed on its
+ * the largest run it has seen for the life of the session, so one crowded photo run as a single batch
+ * would grow a thread for good (docs/performance.md). Each crop is computed on its
  * own, so the outputs do not depend on the batching (test/integration/mtcnn-batching.test.ts). For the
  * same reason a pyramid level larger than {@link MAX_PNET_PIXELS} runs through P-Net in strips that
  * overlap by its receptive field (12 pixels at stride 2; its convolutions are unpadded and a strip starts
  * on an even column and holds whole pooling windows), so every output cell is the one the whole level
- * gives: a 1152×864 level (MIN_FACE_SIZE=20 on a 1920-pixel photo) needed ~100 MB of arena in one run.
+ * gives, and a large level (MIN_FACE_SIZE=20 on a 1920-pixel photo) no longer needs its whole arena at once.
  *
  * Tensor layouts: the converted nets take NCHW with the image TRANSPOSED (Caffe heritage: the TFLite
  * graphs expect [N, W, H, 3]), i.e. element (c, x, y); pixel values (v − 127.5) / 128 in RGB. P-Net's

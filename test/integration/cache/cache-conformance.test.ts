@@ -4,7 +4,9 @@
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Cache, Codec } from '../../../src/cache/cache.js';
-import { embeddingCodec, jsonCodec, type EmbeddingEntry } from '../../../src/cache/codecs.js';
+import { jsonCodec } from '../../../src/cache/codecs.js';
+import { faceAnalysisCodec } from '../../../src/pipeline/face-analysis-codec.js';
+import type { FaceAnalysis } from '../../../src/pipeline/face-analysis.js';
 import { MemoryCache } from '../../../src/cache/memory-cache.js';
 import { RedisCache } from '../../../src/cache/redis-cache.js';
 import { describeWithRedis, REDIS_URL, uniqueName } from '../../support/redis.js';
@@ -78,7 +80,7 @@ function redisHarness(client: Redis): Harness {
   };
 }
 
-function sampleEntry(seed: number): EmbeddingEntry {
+function sampleEntry(seed: number): FaceAnalysis {
   const rand = prng(seed);
   const embedding = new Float32Array(512);
   for (let i = 0; i < embedding.length; i++) embedding[i] = rand() * 2 - 1;
@@ -88,6 +90,8 @@ function sampleEntry(seed: number): EmbeddingEntry {
     width: 640,
     height: 480,
     faceCount: 1,
+    modelId: 'mobilefacenet@d8ba40c0127fb8ca',
+    timings: { decode: 2.5, detect: 10, embed: 9.75 },
   };
 }
 
@@ -104,7 +108,7 @@ function conformance(label: string, makeHarness: () => Harness): void {
     it('returns what was stored, through the embedding codec, float for float', async () => {
       // Failing means embeddings come back changed from the cache: verification results would differ
       // between a cold and a warm cache.
-      const cache = h.make({ name: 'embeddings', codec: embeddingCodec });
+      const cache = h.make({ name: 'embeddings', codec: faceAnalysisCodec });
       const entry = sampleEntry(1);
       await cache.set('k1', entry);
       const got = await cache.get('k1');

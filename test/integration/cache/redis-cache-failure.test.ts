@@ -2,7 +2,8 @@
 // Redis server. Time budget: each test < 500 ms; limit 2 s.
 import { Redis, type RedisOptions } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { embeddingCodec, jsonCodec } from '../../../src/cache/codecs.js';
+import { jsonCodec } from '../../../src/cache/codecs.js';
+import { faceAnalysisCodec } from '../../../src/pipeline/face-analysis-codec.js';
 import { RedisCache, type RedisCacheErrorContext } from '../../../src/cache/redis-cache.js';
 import { FaceVerifyError } from '../../../src/errors.js';
 
@@ -19,7 +20,15 @@ afterEach(() => {
   for (const c of clients.splice(0)) c.disconnect();
 });
 
-const entry = { embedding: new Float32Array(512), face: {}, width: 1, height: 1, faceCount: 1 };
+const entry = {
+  embedding: new Float32Array(512),
+  face: { box: { x: 0, y: 0, width: 1, height: 1 }, score: 1, landmarks: [] },
+  width: 1,
+  height: 1,
+  faceCount: 1,
+  modelId: 'm@0',
+  timings: { decode: 0, detect: 0, embed: 0 },
+};
 
 describe('RedisCache when Redis is down', { timeout: 2000 }, () => {
   it('get answers a miss and set resolves, quickly, reporting both errors', async () => {
@@ -29,7 +38,7 @@ describe('RedisCache when Redis is down', { timeout: 2000 }, () => {
     const cache = new RedisCache({
       client: deadClient({ maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null }),
       name: 'embeddings',
-      codec: embeddingCodec,
+      codec: faceAnalysisCodec,
       ttlSeconds: 60,
       onError: (_err, context) => errors.push(context),
     });

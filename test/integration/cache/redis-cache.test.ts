@@ -3,7 +3,8 @@
 // Time budget: each test < 100 ms; limit 2 s.
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
-import { embeddingCodec, jsonCodec } from '../../../src/cache/codecs.js';
+import { jsonCodec } from '../../../src/cache/codecs.js';
+import { faceAnalysisCodec } from '../../../src/pipeline/face-analysis-codec.js';
 import { createCache } from '../../../src/cache/create-cache.js';
 import { RedisCache, type RedisCacheErrorContext } from '../../../src/cache/redis-cache.js';
 import { describeWithRedis, REDIS_URL, uniqueName } from '../../support/redis.js';
@@ -70,23 +71,25 @@ describeWithRedis('RedisCache on the real Redis', { timeout: 2000 }, () => {
       const writer = new RedisCache({
         client,
         name: 'embeddings',
-        codec: embeddingCodec,
+        codec: faceAnalysisCodec,
         ttlSeconds: 60,
         prefix,
       });
       const reader = new RedisCache({
         client: other,
         name: 'embeddings',
-        codec: embeddingCodec,
+        codec: faceAnalysisCodec,
         ttlSeconds: 60,
         prefix,
       });
       const entry = {
         embedding: Float32Array.from([0.5, -0.25, 3]),
-        face: { score: 1 },
+        face: { box: { x: 0, y: 0, width: 1, height: 1 }, score: 1, landmarks: [] },
         width: 2,
         height: 3,
         faceCount: 1,
+        modelId: 'm@0',
+        timings: { decode: 0, detect: 0, embed: 0 },
       };
       await writer.set('img', entry);
       expect(await reader.get('img')).toEqual(entry);
@@ -104,7 +107,7 @@ describeWithRedis('RedisCache on the real Redis', { timeout: 2000 }, () => {
     const cache = new RedisCache({
       client,
       name: 'embeddings',
-      codec: embeddingCodec,
+      codec: faceAnalysisCodec,
       ttlSeconds: 60,
       prefix,
       onError: (_err, context) => errors.push(context),

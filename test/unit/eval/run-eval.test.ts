@@ -8,7 +8,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FaceVerifyError } from '../../../src/errors.js';
 import { DEFAULT_DETECT_OPTIONS } from '../../../src/pipeline/mtcnn/mtcnn.js';
-import type { ImageAnalysis, PerCallOptions } from '../../../src/pipeline/verifier.js';
+import type { FaceAnalysis } from '../../../src/pipeline/face-analysis.js';
+import {
+  analysisSettings,
+  DEFAULT_ANALYZER_OPTIONS,
+  type AnalyzeOptions,
+} from '../../../src/pipeline/face-analyzer.js';
 import { MOBILEFACENET } from '../../../src/models/builtin.js';
 import { reportJson, writeEvalReport } from '../../../src/eval/report.js';
 import { runEval, type EvalProgress, type EvalVerifier } from '../../../src/eval/run-eval.js';
@@ -18,19 +23,21 @@ import { runEval, type EvalProgress, type EvalVerifier } from '../../../src/eval
  * NO_FACE / FACE_TOO_SMALL, unless the stub is a fallback, which finds a face in "SMALL" (0.6, 0.8).
  */
 class StubVerifier implements EvalVerifier {
-  readonly modelName = 'stub';
-  readonly manifest = MOBILEFACENET;
+  readonly model = { ...MOBILEFACENET, name: 'stub', id: 'stub@0', sha256: MOBILEFACENET.source.sha256 };
+  readonly settings;
   readonly calls: string[] = [];
   readonly policies: (string | undefined)[] = [];
   inFlight = 0;
   maxInFlight = 0;
 
   constructor(
-    readonly options: { detect: typeof DEFAULT_DETECT_OPTIONS },
+    options: { detect: typeof DEFAULT_DETECT_OPTIONS },
     private readonly fallback = false,
-  ) {}
+  ) {
+    this.settings = { ...analysisSettings(DEFAULT_ANALYZER_OPTIONS), detect: options.detect };
+  }
 
-  async analyze(bytes: Uint8Array, options?: PerCallOptions): Promise<ImageAnalysis> {
+  async analyze(bytes: Uint8Array, options?: AnalyzeOptions): Promise<FaceAnalysis> {
     const text = Buffer.from(bytes).toString('utf8');
     this.calls.push(text);
     this.policies.push(options?.facePolicy);
@@ -47,6 +54,7 @@ class StubVerifier implements EvalVerifier {
       embedding: Float32Array.from(values),
       width: 250,
       height: 250,
+      modelId: this.model.id,
       timings: { decode: 1, detect: 2, embed: 3 },
     };
   }

@@ -1,15 +1,15 @@
 /**
- * The body of one inference thread of a {@link VerifierPool}: it builds an in-thread `Verifier` (its own
- * ONNX Runtime sessions) from the options it is started with, then analyses images on request.
+ * The body of one inference thread of an {@link AnalyzerPool}: it builds an in-thread `FaceAnalyzer`
+ * (its own ONNX Runtime sessions) from the options it is started with, then analyses images on request.
  *
  * Messages in: `{ type: 'analyze', id, bytes, options }`, `{ type: 'close' }`.
- * Messages out: `{ type: 'ready', manifest }` or `{ type: 'failed', error }` once at start, then
+ * Messages out: `{ type: 'ready', model }` or `{ type: 'failed', error }` once at start, then
  * `{ type: 'result', id, analysis }` or `{ type: 'error', id, error }` per request, and
  * `{ type: 'warning', message }` when model loading warns (e.g. the CUDA fallback).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { ModelRegistry } from '../models/registry.js';
-import { Verifier } from '../pipeline/verifier.js';
+import { FaceAnalyzer } from '../pipeline/face-analyzer.js';
 import {
   ownsBuffer,
   serializeError,
@@ -19,7 +19,7 @@ import {
 } from './thread-messages.js';
 
 const port = parentPort;
-if (!port) throw new Error('verifier-thread must run in a worker thread');
+if (!port) throw new Error('analyzer-thread must run in a worker thread');
 
 function post(message: FromThread, transfer: ArrayBuffer[] = []): void {
   port?.postMessage(message, transfer);
@@ -42,14 +42,14 @@ function answer(id: number, message: FromThread, transfer: ArrayBuffer[] = []): 
 }
 
 const data = workerData as ThreadData;
-let verifier: Verifier;
+let analyzer: FaceAnalyzer;
 try {
-  verifier = await Verifier.create({
+  analyzer = await FaceAnalyzer.create({
     ...data.options,
     registry: new ModelRegistry(data.manifests),
     session: { ...data.options.session, onWarning: (message) => post({ type: 'warning', message }) },
   });
-  post({ type: 'ready', manifest: { ...verifier.manifest } });
+  post({ type: 'ready', model: analyzer.model });
 } catch (err) {
   post({ type: 'failed', error: serializeError(err) });
   port.close();
@@ -58,11 +58,11 @@ try {
 
 port.on('message', (message: ToThread) => {
   if (message.type === 'close') {
-    void verifier.close().finally(() => port.close());
+    void analyzer.close().finally(() => port.close());
     return;
   }
   const { id, bytes, options } = message;
-  verifier.analyze(bytes, options).then(
+  analyzer.analyze(bytes, options).then(
     (analysis) => {
       // Transfer the embedding's memory only when the array owns all of it (not a view of more).
       const e = analysis.embedding;

@@ -1,5 +1,5 @@
 /**
- * The verifier on inference threads (src/runtime/verifier-pool.ts), with real threads, real models and
+ * The analyzer on inference threads (src/runtime/analyzer-pool.ts), with real threads, real models and
  * real photos: the same answers as in the calling thread, errors that keep their code and image
  * number, images spread over the threads, and a thread that dies neither hangs a caller nor shrinks
  * the pool.
@@ -11,9 +11,11 @@ import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { FaceVerifyError } from '../../../src/errors.js';
-import { createVerifier, Verifier, type FaceVerifier } from '../../../src/pipeline/verifier.js';
+import { createVerifier } from '../../../src/create-verifier.js';
+import { FaceAnalyzer } from '../../../src/pipeline/face-analyzer.js';
+import { Verifier } from '../../../src/pipeline/verifier.js';
+import { AnalyzerPool } from '../../../src/runtime/analyzer-pool.js';
 import { DEFAULT_SESSION_OPTIONS } from '../../../src/runtime/onnx-session.js';
-import { VerifierPool } from '../../../src/runtime/verifier-pool.js';
 import { describeWithFaces, facePath, readFace } from '../../support/faces.js';
 
 const A = 'lfw/images/Abel_Pacheco/Abel_Pacheco_0001.jpg';
@@ -27,23 +29,27 @@ function maxAbsDiff(x: Float32Array, y: Float32Array): number {
 }
 
 /** The pool's threads (private): the tests stop one to play a crash. */
-function workers(pool: VerifierPool): Worker[] {
+function workers(pool: AnalyzerPool): Worker[] {
   return (pool as unknown as { threads: { worker: Worker }[] }).threads.map((t) => t.worker);
 }
 
 /** Waits until no image is in flight (an earlier test's second image may still be running). */
-async function idle(pool: VerifierPool): Promise<void> {
+async function idle(pool: AnalyzerPool): Promise<void> {
   await expect.poll(() => pool.inFlight().every((n) => n === 0), { timeout: 20_000 }).toBe(true);
 }
 
-describeWithFaces('VerifierPool: the pipeline on inference threads', () => {
-  let pool: VerifierPool;
+describeWithFaces('AnalyzerPool: the pipeline on inference threads', () => {
+  let pool: AnalyzerPool;
+  let pooled: Verifier;
   let local: Verifier;
   const warnings: string[] = [];
 
   beforeAll(async () => {
     const session = { ...DEFAULT_SESSION_OPTIONS, onWarning: (m: string) => warnings.push(m) };
-    [pool, local] = await Promise.all([VerifierPool.create({ threads: 2, session }), Verifier.create()]);
+    const [p, l] = await Promise.all([AnalyzerPool.create({ threads: 2, session }), FaceAnalyzer.create()]);
+    pool = p;
+    pooled = new Verifier(p);
+    local = new Verifier(l);
   });
   afterAll(async () => {
     await Promise.all([pool?.close(), local?.close()]);
@@ -55,13 +61,15 @@ describeWithFaces('VerifierPool: the pipeline on inference threads', () => {
       ready: true,
       detail: 'loaded in 2 of 2 inference threads, 0 image(s) in flight',
     });
-    expect(pool.manifest).toMatchObject({ name: 'mobilefacenet', embeddingSize: 192 });
+    expect(pool.model).toEqual(local.model);
+    expect(pool.model).toMatchObject({ name: 'mobilefacenet', embeddingSize: 192 });
+    expect(pool.model.id).toMatch(/^mobilefacenet@[0-9a-f]{16}$/);
     const [pa, la] = await Promise.all([pool.analyze(readFace(A)), local.analyze(readFace(A))]);
     expect(pa.face).toEqual(la.face);
     expect(maxAbsDiff(pa.embedding, la.embedding)).toBeLessThan(1e-6);
 
-    const same = await pool.verify(readFace(A), readFace(B));
-    const other = await pool.verify(readFace(A), readFace(OTHER));
+    const same = await pooled.verify(readFace(A), readFace(B));
+    const other = await pooled.verify(readFace(A), readFace(OTHER));
     const sameLocal = await local.verify(readFace(A), readFace(B));
     expect(same.is_match).toBe(true);
     expect(other.is_match).toBe(false);
@@ -70,14 +78,14 @@ describeWithFaces('VerifierPool: the pipeline on inference threads', () => {
   });
 
   it('reports errors with their code and the number of the image, as in the calling thread', async () => {
-    const err = await pool.verify(readFace(A), Buffer.from('not an image')).catch((e: unknown) => e);
+    const err = await pooled.verify(readFace(A), Buffer.from('not an image')).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(FaceVerifyError);
     expect(err).toMatchObject({ code: 'INVALID_IMAGE', details: { image: 2 } });
     expect((err as Error).message).toMatch(/^Image 2: /);
     const local2 = await local.verify(readFace(A), Buffer.from('not an image')).catch((e: unknown) => e);
     expect((err as Error).message).toBe((local2 as Error).message);
     // Both bad: always image 1's error, whichever thread finishes first.
-    for (const v of [pool, local]) {
+    for (const v of [pooled, local]) {
       await expect(v.verify(Buffer.from('bad 1'), Buffer.from('bad 2'))).rejects.toMatchObject({
         details: { image: 1 },
       });
@@ -106,14 +114,14 @@ describeWithFaces('VerifierPool: the pipeline on inference threads', () => {
     expect(warnings.join('\n'), 'the loss is logged').toMatch(
       /inference thread exited .*1 image.*starting another/,
     );
-    const r = await pool.verify(readFace(A), readFace(B));
+    const r = await pooled.verify(readFace(A), readFace(B));
     expect(r.is_match).toBe(true);
     await expect.poll(() => pool.size, { timeout: 20_000 }).toBe(2);
     expect(workers(pool)).not.toContain(victim);
   });
 });
 
-describeWithFaces('VerifierPool: start and stop', () => {
+describeWithFaces('AnalyzerPool: start and stop', () => {
   it('a model that cannot load fails creation with its own code, and no thread is left running', async () => {
     await expect(createVerifier({ threads: 1, model: 'no-such-model' })).rejects.toMatchObject({
       code: 'MODEL_NOT_FOUND',
@@ -121,7 +129,7 @@ describeWithFaces('VerifierPool: start and stop', () => {
   });
 
   it('close() lets the images in flight finish, and every call to it waits for the same stop', async () => {
-    const v = await VerifierPool.create({ threads: 1 });
+    const v = await AnalyzerPool.create({ threads: 1 });
     const inFlight = [v.analyze(readFace(A)), v.analyze(readFace(B))];
     const [c1, c2] = [v.close(), v.close()];
     expect(c1).toBe(c2);
@@ -154,13 +162,13 @@ describeWithFaces('VerifierPool: start and stop', () => {
   });
 
   it('createVerifier picks the pool for threads > 0; after close it refuses work with UNAVAILABLE', async () => {
-    const v: FaceVerifier = await createVerifier({ threads: 1 });
-    expect(v).toBeInstanceOf(VerifierPool);
+    const v = await createVerifier({ threads: 1 });
+    expect(v.analyzer).toBeInstanceOf(AnalyzerPool);
     const r = await v.analyze(readFace(A));
     expect(r.embedding).toHaveLength(192);
     await v.close();
     await expect(v.analyze(readFace(A))).rejects.toMatchObject({ code: 'UNAVAILABLE' });
     expect(v.status()).toMatchObject({ ready: false });
-    expect((v as VerifierPool).size, 'closed threads are gone and not replaced').toBe(0);
+    expect((v.analyzer as AnalyzerPool).size, 'closed threads are gone and not replaced').toBe(0);
   });
 });

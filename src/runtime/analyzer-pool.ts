@@ -1,12 +1,12 @@
 /**
- * A verifier on a pool of inference threads (`worker_threads`).
+ * A pool of face analyzers on inference threads (`worker_threads`): a plain executor of `analyze`
+ * behind the {@link Analyzer} interface, knowing nothing of verification.
  *
  * Why: onnxruntime-node's `run()` blocks the thread that calls it (its promise wraps a synchronous
  * native call; see docs/performance.md), so one thread runs one model at a time and an HTTP server in
- * that thread waits meanwhile. Each thread here builds its own `Verifier` — its own ONNX Runtime
+ * that thread waits meanwhile. Each thread here builds its own `FaceAnalyzer` — its own ONNX Runtime
  * sessions, one intra-op thread each — and analyses whole images (decode, detect, align, embed), so
- * only the image bytes go in and a small result comes back. Comparing two embeddings is cheap and
- * happens in the calling thread.
+ * only the image bytes go in and a small result comes back.
  *
  * Scheduling: an image goes to the thread with models loaded and the fewest images in flight. A thread
  * that dies (an uncaught error, its heap limit) fails the images it held with retryable UNAVAILABLE
@@ -17,14 +17,16 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { FaceVerifyError } from '../errors.js';
-import type { FaceEmbedder } from '../pipeline/ensemble-embedder.js';
 import {
-  resolveOptions,
-  VerifierBase,
-  type ImageAnalysis,
-  type PerCallOptions,
-  type VerifierOptions,
-} from '../pipeline/verifier.js';
+  analysisSettings,
+  resolveAnalyzerOptions,
+  type AnalysisSettings,
+  type Analyzer,
+  type AnalyzerModel,
+  type AnalyzerOptions,
+  type AnalyzeOptions,
+} from '../pipeline/face-analyzer.js';
+import type { FaceAnalysis } from '../pipeline/face-analysis.js';
 import {
   deserializeError,
   ownsBuffer,
@@ -34,7 +36,7 @@ import {
 } from './thread-messages.js';
 
 interface Pending {
-  resolve(analysis: ImageAnalysis): void;
+  resolve(analysis: FaceAnalysis): void;
   reject(err: Error): void;
 }
 
@@ -55,14 +57,20 @@ interface Thread {
  * worker's execArgv is not honoured by Node 20).
  */
 function threadEntry(): { entry: URL | string; eval: boolean } {
-  const js = new URL('./verifier-thread.js', import.meta.url);
+  const js = new URL('./analyzer-thread.js', import.meta.url);
   if (existsSync(fileURLToPath(js))) return { entry: js, eval: false };
-  const ts = new URL('./verifier-thread.ts', import.meta.url).href;
+  const ts = new URL('./analyzer-thread.ts', import.meta.url).href;
   const bootstrap = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(ts)}); });`;
   return { entry: bootstrap, eval: true };
 }
 
-export class VerifierPool extends VerifierBase {
+export interface AnalyzerPoolOptions extends AnalyzerOptions {
+  /** Threads to keep running (at least 1). */
+  threads: number;
+}
+
+export class AnalyzerPool implements Analyzer {
+  readonly settings: AnalysisSettings;
   private readonly threads: Thread[] = [];
   private nextId = 1;
   private closing = false;
@@ -71,40 +79,41 @@ export class VerifierPool extends VerifierBase {
   private failedStarts = 0;
 
   private constructor(
-    readonly options: VerifierOptions,
+    readonly options: AnalyzerOptions,
     private readonly data: ThreadData,
-    readonly manifest: FaceEmbedder['manifest'],
+    readonly model: AnalyzerModel,
     /** Threads the pool keeps running. */
     private readonly count: number,
   ) {
-    super();
+    this.settings = analysisSettings(options);
   }
 
   /**
    * Starts `options.threads` threads and waits until each has loaded its models.
    *
    * @example
-   * const verifier = await VerifierPool.create({ threads: 2 });
+   * const pool = await AnalyzerPool.create({ threads: 2 });
    */
-  static async create(options: Partial<VerifierOptions> = {}): Promise<VerifierPool> {
-    const opts = await resolveOptions(options);
-    const { registry, session, ...rest } = opts;
+  static async create(options: Partial<AnalyzerPoolOptions> = {}): Promise<AnalyzerPool> {
+    const { threads = 1, ...analyzerOptions } = options;
+    const opts = await resolveAnalyzerOptions(analyzerOptions);
+    const { registry, session, modelCacheDir } = opts;
     const { onWarning, ...sessionData } = session;
     const data: ThreadData = {
-      options: { ...rest, threads: 0, session: sessionData },
+      options: { ...analysisSettings(opts), modelCacheDir, session: sessionData },
       manifests: registry.list(),
     };
-    const count = Math.max(1, Math.floor(opts.threads));
+    const count = Math.max(1, Math.floor(threads));
     // The first thread converts models on first use; the others then find them in the cache.
     const first = startThread(data, onWarning);
-    let manifest: FaceEmbedder['manifest'];
+    let model: AnalyzerModel;
     try {
-      manifest = await first.manifest;
+      model = await first.model;
     } catch (err) {
       await first.thread.worker.terminate();
       throw err;
     }
-    const pool = new VerifierPool(opts, data, manifest, count);
+    const pool = new AnalyzerPool(opts, data, model, count);
     pool.adopt(first.thread, false);
     try {
       for (let i = 1; i < count; i++) pool.adopt(startThread(data, onWarning).thread, false);
@@ -136,14 +145,15 @@ export class VerifierPool extends VerifierBase {
     return this.threads.map((t) => t.pending.size);
   }
 
-  analyze(bytes: Uint8Array, options: PerCallOptions = {}): Promise<ImageAnalysis> {
-    if (this.closing) return Promise.reject(new FaceVerifyError('UNAVAILABLE', 'The verifier is closed'));
+  analyze(bytes: Uint8Array, options: AnalyzeOptions = {}): Promise<FaceAnalysis> {
+    if (this.closing)
+      return Promise.reject(new FaceVerifyError('UNAVAILABLE', 'The analyzer pool is closed'));
     const thread = this.pick();
     if (!thread) {
       return Promise.reject(new FaceVerifyError('UNAVAILABLE', 'No inference thread is running'));
     }
     const id = this.nextId++;
-    return new Promise<ImageAnalysis>((resolve, reject) => {
+    return new Promise<FaceAnalysis>((resolve, reject) => {
       // Counted at once, so that the next call already sees this thread as busier.
       if (thread.pending.size === 0) thread.worker.ref();
       thread.pending.set(id, { resolve, reject });
@@ -281,8 +291,8 @@ export class VerifierPool extends VerifierBase {
 
 /**
  * V8's young generation per thread. A thread's garbage is mostly short-lived tensors; a smaller
- * nursery is collected more often and measured 25–35 MB less peak RSS per server at the same
- * throughput (bench/memory.ts, docs/performance.md).
+ * nursery is collected more often and keeps peak RSS lower at the same throughput (bench/memory.ts,
+ * docs/performance.md).
  */
 const THREAD_YOUNG_GENERATION_MB = 8;
 
@@ -291,11 +301,11 @@ function threadLost(): FaceVerifyError {
   return new FaceVerifyError('UNAVAILABLE', 'An inference thread stopped unexpectedly; retry the request');
 }
 
-/** Starts one thread; `manifest` settles when it has loaded its models (or failed to). */
+/** Starts one thread; `model` settles when it has loaded its models (or failed to). */
 function startThread(
   data: ThreadData,
   onWarning: ((message: string) => void) | undefined,
-): { thread: Thread; manifest: Promise<FaceEmbedder['manifest']> } {
+): { thread: Thread; model: Promise<AnalyzerModel> } {
   const start = threadEntry();
   const worker = new Worker(start.entry, {
     workerData: data,
@@ -309,7 +319,7 @@ function startThread(
     started: false,
     exited: false,
   };
-  const manifest = new Promise<FaceEmbedder['manifest']>((resolve, reject) => {
+  const model = new Promise<AnalyzerModel>((resolve, reject) => {
     const onExit = (code: number) =>
       reject(
         new FaceVerifyError('INTERNAL_ERROR', `An inference thread exited (code ${code}) while starting`),
@@ -324,13 +334,13 @@ function startThread(
         thread.started = true;
         // Images may already wait for this thread: keep the process alive for them.
         if (thread.pending.size === 0) worker.unref();
-        resolve(message.manifest);
+        resolve(message.model);
       }
     });
   });
   // An 'error' event after start (an uncaught exception in the thread) is followed by 'exit'.
-  manifest.catch(() => undefined);
-  thread.ready = manifest.then(() => undefined);
-  thread.ready.catch(() => undefined); // callers see the failure through `ready` or `manifest`
-  return { thread, manifest };
+  model.catch(() => undefined);
+  thread.ready = model.then(() => undefined);
+  thread.ready.catch(() => undefined); // callers see the failure through `ready` or `model`
+  return { thread, model };
 }

@@ -1,0 +1,213 @@
+/**
+ * The face analyzer: image bytes in, one {@link FaceAnalysis} out, by the stages of
+ * analysis-stages.ts over models loaded once and shared by concurrent calls.
+ *
+ * Pure with respect to the outside world: no HTTP, queue, environment or threads. onnxruntime-node's
+ * `run()` blocks the calling thread while a model runs, so an in-thread analyzer runs one model at a
+ * time however many calls overlap; src/runtime/analyzer-pool.ts runs analyzers on worker threads
+ * behind the same {@link Analyzer} interface.
+ */
+import { createHash } from 'node:crypto';
+import type { ModelScoring } from '../core/scoring.js';
+import type { DetectorManifest, EmbedderManifest, ModelSource } from '../models/manifest.js';
+import { DEFAULT_MODEL_CACHE_DIR, locateModel } from '../models/prepare.js';
+import { ModelRegistry } from '../models/registry.js';
+import {
+  createSession,
+  DEFAULT_SESSION_OPTIONS,
+  type InferenceSession,
+  type SessionOptions,
+} from '../runtime/onnx-session.js';
+import {
+  ANALYSIS_STAGES,
+  DETECTION_STAGES,
+  finishAnalysis,
+  runStages,
+  type AnalysisModels,
+  type AnalysisSettings,
+} from './analysis-stages.js';
+import { DEFAULT_DECODE_OPTIONS, type DecodedImage } from './decode.js';
+import { Embedder } from './embedder.js';
+import { EnsembleEmbedder, type FaceEmbedder } from './ensemble-embedder.js';
+import { FACE_ANALYSIS_FINGERPRINT } from './face-analysis-codec.js';
+import type { FaceAnalysis, FacePolicy } from './face-analysis.js';
+import { DEFAULT_DETECT_OPTIONS, MtcnnDetector, type DetectedFace } from './mtcnn/mtcnn.js';
+
+export type { AnalysisSettings };
+
+export interface AnalyzerOptions extends AnalysisSettings {
+  registry: ModelRegistry;
+  /** Where converted models are cached. */
+  modelCacheDir: string;
+  session: SessionOptions;
+}
+
+export const DEFAULT_ANALYZER_OPTIONS: Omit<AnalyzerOptions, 'registry'> = {
+  model: 'mobilefacenet',
+  detector: 'mtcnn',
+  modelCacheDir: DEFAULT_MODEL_CACHE_DIR,
+  session: DEFAULT_SESSION_OPTIONS,
+  decode: DEFAULT_DECODE_OPTIONS,
+  detect: DEFAULT_DETECT_OPTIONS,
+  tooSmallFloor: 20,
+  facePolicy: 'strict',
+};
+
+/** Per-call choices. */
+export interface AnalyzeOptions {
+  facePolicy?: FacePolicy;
+}
+
+/** The embedding model an analyzer runs: its name, id (name and weights' hash) and scoring. */
+export interface AnalyzerModel extends ModelScoring {
+  name: string;
+  /** `name@<sha256 prefix of the weights>`: vectors of different ids are never compared or cached together. */
+  id: string;
+  embeddingSize: number;
+  /** sha256 of a single model's weights (absent for an ensemble: see its members). */
+  sha256?: string;
+  /** Whether a single model embeds the mirrored face too (absent for an ensemble). */
+  flip?: boolean;
+}
+
+/** What callers of the pipeline use: an analyzer in this thread, or a pool of them on threads. */
+export interface Analyzer {
+  readonly model: AnalyzerModel;
+  readonly settings: AnalysisSettings;
+  /**
+   * Analyses one image: the chosen face and its embedding.
+   *
+   * @example
+   * const { face, embedding } = await analyzer.analyze(await readFile('a.jpg'));
+   */
+  analyze(bytes: Uint8Array, options?: AnalyzeOptions): Promise<FaceAnalysis>;
+  /** Whether it can analyse images now, and where it runs them (for health checks). */
+  status(): { ready: boolean; detail: string };
+  close(): Promise<void>;
+}
+
+/**
+ * The id of an embedding model: its name and a hash of its weights' hashes (an ensemble's members').
+ *
+ * @example
+ * modelId(registry, 'mobilefacenet'); // 'mobilefacenet@d8ba40c0127fb8ca'
+ */
+export function modelId(registry: ModelRegistry, name: string): string {
+  const scorer = registry.scorer(name);
+  if (scorer.kind === 'embedder') return `${name}@${scorer.source.sha256.slice(0, 16)}`;
+  const members = scorer.members.map((m) => `${modelId(registry, m.model)}*${m.weight}`).join(',');
+  return `${name}@${createHash('sha256').update(members).digest('hex').slice(0, 16)}`;
+}
+
+/**
+ * Everything that makes two analyses of the same bytes equal, as one canonical string: the settings
+ * (with the call's face policy), the model's and detector's ids and the analysis schema's fingerprint.
+ *
+ * @example
+ * embeddingKey({ imageSha256, analysis: analysisIdentity(analyzer, 'center') });
+ */
+export function analysisIdentity(
+  analyzer: { model: Pick<AnalyzerModel, 'id'>; settings: AnalysisSettings },
+  facePolicy?: FacePolicy,
+): string {
+  const settings = { ...analyzer.settings, facePolicy: facePolicy ?? analyzer.settings.facePolicy };
+  return JSON.stringify([FACE_ANALYSIS_FINGERPRINT, analyzer.model.id, settings]);
+}
+
+/** The settings part of analyzer options (what is passed to threads and keys). */
+export function analysisSettings(options: AnalysisSettings): AnalysisSettings {
+  const { model, detector, decode, detect, tooSmallFloor, facePolicy } = options;
+  return { model, detector, decode, detect, tooSmallFloor, facePolicy };
+}
+
+/** Options completed with the defaults, and the registry (built-ins plus the user's models). */
+export async function resolveAnalyzerOptions(options: Partial<AnalyzerOptions>): Promise<AnalyzerOptions> {
+  // User-registered models (`faceverify models pull|add`) live in the model cache folder.
+  const registry =
+    options.registry ??
+    (await ModelRegistry.withUserModels(options.modelCacheDir ?? DEFAULT_ANALYZER_OPTIONS.modelCacheDir));
+  return { ...DEFAULT_ANALYZER_OPTIONS, ...options, registry };
+}
+
+/** The embedding model's description from the registry. */
+export function analyzerModel(registry: ModelRegistry, name: string): AnalyzerModel {
+  const scorer = registry.scorer(name);
+  const embeddingSize =
+    scorer.kind === 'ensemble'
+      ? scorer.members.reduce((s, m) => s + registry.embedder(m.model).embeddingSize, 0)
+      : scorer.embeddingSize;
+  return {
+    name,
+    id: modelId(registry, name),
+    embeddingSize,
+    threshold: scorer.threshold,
+    calibration: scorer.calibration,
+    ...(scorer.kind === 'embedder' ? { sha256: scorer.source.sha256, flip: scorer.flip } : {}),
+  };
+}
+
+/** The pipeline in the calling thread: ONNX Runtime's `run()` blocks it while a model runs. */
+export class FaceAnalyzer implements Analyzer {
+  readonly settings: AnalysisSettings;
+
+  private constructor(
+    readonly options: AnalyzerOptions,
+    readonly model: AnalyzerModel,
+    readonly models: AnalysisModels,
+    /** The single models behind the embedder (one, or an ensemble's members). */
+    readonly members: readonly Embedder[],
+  ) {
+    this.settings = analysisSettings(options);
+  }
+
+  /** Loads (and on first use converts) the models. */
+  static async create(options: Partial<AnalyzerOptions> = {}): Promise<FaceAnalyzer> {
+    const opts = await resolveAnalyzerOptions(options);
+    const detManifest: DetectorManifest = opts.registry.detector(opts.detector);
+    const scorer = opts.registry.scorer(opts.model);
+    const memberManifests: EmbedderManifest[] =
+      scorer.kind === 'ensemble' ? scorer.members.map((m) => opts.registry.embedder(m.model)) : [scorer];
+    const load = async (name: string, source: ModelSource) => {
+      const file = await locateModel(name, source, opts.modelCacheDir);
+      return createSession(file.read, opts.session, file.optimizedCacheBase);
+    };
+    const [pnet, rnet, onet, ...embs] = await Promise.all([
+      load(`${detManifest.name}-pnet`, detManifest.stages.pnet),
+      load(`${detManifest.name}-rnet`, detManifest.stages.rnet),
+      load(`${detManifest.name}-onet`, detManifest.stages.onet),
+      ...memberManifests.map((m) => load(m.name, m.source)),
+    ]);
+    const members = memberManifests.map((m, i) => new Embedder(m, embs[i] as InferenceSession));
+    const embedder: FaceEmbedder =
+      scorer.kind === 'ensemble'
+        ? new EnsembleEmbedder(
+            scorer,
+            members.map((e, i) => ({ embedder: e, weight: scorer.members[i]?.weight ?? 0 })),
+          )
+        : (members[0] as Embedder);
+    const detector = new MtcnnDetector(detManifest, { pnet, rnet, onet });
+    return new FaceAnalyzer(opts, analyzerModel(opts.registry, opts.model), { detector, embedder }, members);
+  }
+
+  status(): { ready: boolean; detail: string } {
+    return { ready: true, detail: 'loaded in the calling thread' };
+  }
+
+  async analyze(bytes: Uint8Array, options: AnalyzeOptions = {}): Promise<FaceAnalysis> {
+    const settings = options.facePolicy
+      ? { ...this.settings, facePolicy: options.facePolicy }
+      : this.settings;
+    const state = await runStages(ANALYSIS_STAGES, bytes, settings, this.models, { modelId: this.model.id });
+    return finishAnalysis(state);
+  }
+
+  /** Decodes an image and finds all faces (in decoded pixels), for `faceverify detect`. */
+  async detectAll(bytes: Uint8Array): Promise<{ image: DecodedImage; faces: DetectedFace[] }> {
+    const state = await runStages(DETECTION_STAGES, bytes, this.settings, this.models);
+    return { image: state.image as DecodedImage, faces: state.faces ?? [] };
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.models.detector.release(), this.models.embedder.release()]);
+  }
+}

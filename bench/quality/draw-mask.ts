@@ -32,7 +32,8 @@ export async function drawMask(bytes: Uint8Array, landmarks: readonly Point[]): 
   const ux = (re[0] - le[0]) / w;
   const uy = (re[1] - le[1]) / w;
   // Centred between the nose and the mouth, so a turned face gets its mask where its nose is.
-  const cx = ((nose[0] + (lm[0] + rm[0]) / 2) / 2 - ex) * ux + ((nose[1] + (lm[1] + rm[1]) / 2) / 2 - ey) * uy;
+  const cx =
+    ((nose[0] + (lm[0] + rm[0]) / 2) / 2 - ex) * ux + ((nose[1] + (lm[1] + rm[1]) / 2) / 2 - ey) * uy;
   const at = ([u, v]: Point): string => {
     const x = ex + (u * w + cx) * ux - v * w * uy;
     const y = ey + (u * w + cx) * uy + v * w * ux;

@@ -80,7 +80,9 @@ export async function measureFace(verifier: Verifier, bytes: Uint8Array): Promis
     const side = Math.max(face.box.x2 - face.box.x1, face.box.y2 - face.box.y1);
     if (side < verifier.options.detect.minFaceSize) return { ok: false, code: 'FACE_TOO_SMALL' };
     const rgb = { ...image, channels: 3 };
-    const [embedding] = await verifier.embedder.embed([{ image: rgb, landmarks: face.landmarks, box: face.box }]);
+    const [embedding] = await verifier.embedder.embed([
+      { image: rgb, landmarks: face.landmarks, box: face.box },
+    ]);
     const member = verifier.members[0] as Embedder;
     // Read-only use of the member's session: the raw (pre-normalisation) output is not exposed.
     const session = (member as unknown as { session: InferenceSession }).session;

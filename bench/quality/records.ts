@@ -20,4 +20,3 @@ export interface PairRecord {
 export function recordsFile(fold: number): string {
   return join(import.meta.dirname, '..', 'results', 'tmp', `quality-records-fold${fold}.json`);
 }
-

@@ -83,13 +83,13 @@ export interface QualityThresholds {
 
 /** Fitted on LFW and degraded LFW with the default models (docs/quality.md). */
 export const DEFAULT_QUALITY_THRESHOLDS: QualityThresholds = {
-  sharpness: { medium: 0.3, low: 0.15 },
-  brightness: { medium: 60, low: 35 },
-  overexposure: { medium: 220, low: 240 },
-  contrast: { medium: 20, low: 10 },
-  interocularPx: { medium: 30, low: 18 },
-  yaw: { medium: 35, low: 55 },
-  pitch: { medium: 30, low: 45 },
+  sharpness: { medium: 0.035, low: 0.015 },
+  brightness: { medium: 80, low: 55 },
+  overexposure: { medium: 200, low: 225 },
+  contrast: { medium: 20, low: 14 },
+  interocularPx: { medium: 28, low: 22 },
+  yaw: { medium: 45, low: 62 },
+  pitch: { medium: 40, low: 55 },
 };
 
 export interface CropStatistics {

@@ -38,8 +38,10 @@ export interface PoseModel {
   frontalNoseRatio: number;
 }
 
-/** Fitted on LFW with MTCNN landmarks (docs/quality.md, bench/pose-fit.ts). */
-export const DEFAULT_POSE_MODEL: PoseModel = { yawDepth: 0.35, pitchDepth: 0.3, frontalNoseRatio: 0.5 };
+/** Fitted on LFW with MTCNN landmarks (docs/quality.md, bench/quality-fit.ts): the frontal ratio is LFW's
+ * median; the depths are anthropometric (nose tip ≈ 22 mm in front of eyes and mouth corners, eyes 63 mm
+ * apart, 73 mm from eye line to mouth line), not fitted. */
+export const DEFAULT_POSE_MODEL: PoseModel = { yawDepth: 0.35, pitchDepth: 0.3, frontalNoseRatio: 0.54 };
 
 const DEG = 180 / Math.PI;
 

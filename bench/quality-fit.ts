@@ -45,6 +45,7 @@ function measures(m: FaceMeasures): QualityMeasures {
     brightness: m.brightness,
     contrast: m.contrast,
     interocular_px: m.interocular_px,
+    occlusion: m.chromaShift,
     pose: headPose(m.landmarks),
   };
 }

@@ -12,7 +12,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { cosineSimilarity } from '../src/core/similarity.js';
 import { readLfwPairs } from '../src/eval/lfw-pairs.js';
-import { Verifier } from '../src/pipeline/verifier.js';
+import { FaceAnalyzer } from '../src/pipeline/face-analyzer.js';
 import { numberArg } from './args.js';
 import { FACES_DIR } from './faces-dir.js';
 import { DEGRADATIONS } from './quality/degrade.js';
@@ -25,7 +25,7 @@ async function main(): Promise<void> {
   const limit = numberArg('limit', Infinity);
   const list = await readLfwPairs(join(FACES_DIR, 'lfw', 'pairs.txt'), join(FACES_DIR, 'lfw', 'images'));
   const pairs = list.pairs.filter((p) => p.fold === fold).slice(0, limit);
-  const verifier = await Verifier.create();
+  const verifier = await FaceAnalyzer.create();
   const plain = new Map<string, Outcome>();
   const analyse = async (path: string): Promise<Outcome> => {
     let o = plain.get(path);

@@ -13,6 +13,7 @@ export const ERROR_CATALOGUE = {
   NO_FACE: { status: 422, retryable: false, message: 'No face detected in the image' },
   MULTIPLE_FACES: { status: 422, retryable: false, message: 'More than one face detected in the image' },
   FACE_TOO_SMALL: { status: 422, retryable: false, message: 'The face is too small' },
+  LOW_QUALITY: { status: 422, retryable: false, message: 'The face is below the required quality' },
   INVALID_INPUT: { status: 400, retryable: false, message: 'Invalid input' },
   // Fetching URLs.
   URL_NOT_ALLOWED: { status: 400, retryable: false, message: 'This URL is not allowed' },

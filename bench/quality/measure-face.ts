@@ -12,7 +12,7 @@ import { FaceVerifyError } from '../../src/errors.js';
 import { alignedFaceCrop } from '../../src/pipeline/align-crop.js';
 import { Embedder } from '../../src/pipeline/embedder.js';
 import { selectFace } from '../../src/pipeline/select-face.js';
-import type { Verifier } from '../../src/pipeline/verifier.js';
+import type { FaceAnalyzer } from '../../src/pipeline/face-analyzer.js';
 import type { InferenceSession } from '../../src/runtime/onnx-session.js';
 
 export interface FaceMeasures {
@@ -73,14 +73,14 @@ function norm(v: ArrayLike<number>): number {
   return Math.sqrt(s);
 }
 
-export async function measureFace(verifier: Verifier, bytes: Uint8Array): Promise<Outcome> {
+export async function measureFace(verifier: FaceAnalyzer, bytes: Uint8Array): Promise<Outcome> {
   try {
     const { image, faces } = await verifier.detectAll(bytes);
     const face = selectFace(faces, 'center', image);
     const side = Math.max(face.box.x2 - face.box.x1, face.box.y2 - face.box.y1);
     if (side < verifier.options.detect.minFaceSize) return { ok: false, code: 'FACE_TOO_SMALL' };
     const rgb = { ...image, channels: 3 };
-    const [embedding] = await verifier.embedder.embed([
+    const [embedding] = await verifier.models.embedder.embed([
       { image: rgb, landmarks: face.landmarks, box: face.box },
     ]);
     const member = verifier.members[0] as Embedder;

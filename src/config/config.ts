@@ -139,6 +139,24 @@ export const SCHEMA = {
     doc: 'Which face to use: strict (exactly one face), largest, or center (largest and most central)',
     parse: oneOf('strict', 'largest', 'center'),
   }),
+  orientationSearch: setting<'on' | 'off'>({
+    env: 'ORIENTATION_SEARCH',
+    default: 'on',
+    doc: 'When no face is found, look again with the photo turned 90°, 270° and 180° (sideways photos without EXIF)',
+    parse: oneOf('on', 'off'),
+  }),
+  lowLightRetry: setting<'on' | 'off'>({
+    env: 'LOW_LIGHT_RETRY',
+    default: 'on',
+    doc: 'When no face is found in a dark or backlit photo, look again (and embed) on a brightened copy',
+    parse: oneOf('on', 'off'),
+  }),
+  qualityFilter: setting<'none' | 'low' | 'medium' | 'high'>({
+    env: 'QUALITY_FILTER',
+    default: 'none',
+    doc: 'Refuse faces below a quality with 422 LOW_QUALITY: none, low (only the worst), medium (every low face), high (all but high)',
+    parse: oneOf('none', 'low', 'medium', 'high'),
+  }),
   cosineThreshold: setting<number | undefined>({
     env: 'COSINE_SIMILARITY_THRESHOLD',
     default: undefined,

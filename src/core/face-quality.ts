@@ -34,6 +34,7 @@ export const QUALITY_REASONS = [
   'LOW_CONTRAST',
   'SMALL_FACE',
   'EXTREME_POSE',
+  'OCCLUDED',
 ] as const;
 export type QualityReason = (typeof QUALITY_REASONS)[number];
 
@@ -45,6 +46,11 @@ export interface FaceQuality {
   brightness: number;
   contrast: number;
   interocular_px: number;
+  /**
+   * How different the colour of the lower face (nose to chin) is from the upper face (brows to under
+   * the eyes): the distance of their mean (Cb, Cr). A mask, a scarf or a hand over the mouth shifts it.
+   */
+  occlusion: number;
   /** Degrees; yaw and pitch are NaN (null in JSON) when the mouth is not below the eyes. */
   pose: HeadPose;
 }
@@ -79,6 +85,8 @@ export interface QualityThresholds {
   /** Upper bounds on |yaw| and |pitch| in degrees. */
   yaw: Bounds;
   pitch: Bounds;
+  /** Chroma shift above which the face counts as OCCLUDED (caps the level at medium). */
+  occlusion: number;
 }
 
 /** Fitted on LFW and degraded LFW with the default models (docs/quality.md). */
@@ -90,6 +98,7 @@ export const DEFAULT_QUALITY_THRESHOLDS: QualityThresholds = {
   interocularPx: { medium: 28, low: 22 },
   yaw: { medium: 45, low: 62 },
   pitch: { medium: 40, low: 55 },
+  occlusion: 16.9,
 };
 
 export interface CropStatistics {
@@ -145,6 +154,42 @@ export function cropStatistics(
   };
 }
 
+/** Upper face (brows to under the eyes) and lower face (nose tip to chin) on the 112×112 template. */
+const UPPER_FACE_112: CropRegion = { x0: 24, y0: 32, x1: 88, y1: 60 };
+const LOWER_FACE_112: CropRegion = { x0: 32, y0: 74, x1: 80, y1: 104 };
+
+/** Mean chroma (BT.601 Cb, Cr) of a region of an RGB crop. */
+function meanChroma(crop: Readonly<InterleavedImage>, r: CropRegion): [number, number] {
+  const { width: w, channels: ch, data } = crop;
+  let cb = 0;
+  let cr = 0;
+  let n = 0;
+  for (let y = Math.max(0, r.y0); y < Math.min(crop.height, r.y1); y++) {
+    for (let x = Math.max(0, r.x0); x < Math.min(w, r.x1); x++) {
+      const p = (y * w + x) * ch;
+      const R = data[p]!;
+      const G = ch >= 3 ? data[p + 1]! : R;
+      const B = ch >= 3 ? data[p + 2]! : R;
+      cb += -0.168736 * R - 0.331264 * G + 0.5 * B;
+      cr += 0.5 * R - 0.418688 * G - 0.081312 * B;
+      n++;
+    }
+  }
+  return n > 0 ? [cb / n, cr / n] : [0, 0];
+}
+
+/**
+ * The distance between the mean chroma of the lower and the upper face of an aligned crop.
+ *
+ * @example
+ * chromaShift(alignedFaceCrop(image, landmarks)); // ~5 for a bare face, ~40 with a blue mask
+ */
+export function chromaShift(crop: Readonly<InterleavedImage>): number {
+  const [ub, ur] = meanChroma(crop, scaleRegion(UPPER_FACE_112, crop.width));
+  const [lb, lr] = meanChroma(crop, scaleRegion(LOWER_FACE_112, crop.width));
+  return Math.hypot(lb - ub, lr - ur);
+}
+
 function meanVariance(v: Float64Array): [number, number] {
   const n = v.length;
   if (n === 0) return [0, 0];
@@ -184,6 +229,8 @@ function margins(m: QualityMeasures, t: QualityThresholds): [QualityReason, numb
     ['SMALL_FACE', above(m.interocular_px, t.interocularPx)],
     // NaN (no readable geometry) counts as extreme.
     ['EXTREME_POSE', Number.isNaN(pose) ? -Infinity : pose],
+    // Only ever medium: the signal was fitted on drawn masks, not on photos of real ones (docs/quality.md).
+    ['OCCLUDED', m.occlusion >= t.occlusion ? 0.5 : Infinity],
   ];
 }
 
@@ -232,6 +279,7 @@ export function faceQuality(
     brightness,
     contrast,
     interocular_px: round(interocularDistance(landmarks), 1),
+    occlusion: round(chromaShift(crop), 1),
     pose: headPose(landmarks),
   };
   return { ...qualityLevel(measures, thresholds), ...measures };

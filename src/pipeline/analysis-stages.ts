@@ -1,15 +1,20 @@
 /**
- * The analysis of one image as an ordered list of stages over one state: decode → detect → look for a
- * too-small face when none was found → choose the face → align and embed. Each stage reads what the
+ * The analysis of one image as an ordered list of stages over one state: decode → detect → when no
+ * face is found, look again on a brighter copy (dark, backlit) and with the pixels turned (a sideways
+ * or upside-down photo without EXIF), then for a too-small face → choose the face → align and embed. Each stage reads what the
  * earlier ones left and adds its part, either to the working state (pixels, detections) or to the
  * answer (`state.out`, which becomes the {@link FaceAnalysis}). A new step — a second look with the
  * image turned, a quality measure — is a new stage in {@link ANALYSIS_STAGES}, not a retry path beside
  * detection.
  */
 import type { Box } from '../core/box.js';
+import { applyGamma, brightenGamma } from '../core/exposure.js';
+import { faceQuality, qualityScore, type FaceQuality } from '../core/face-quality.js';
+import { rotateImage, unrotatePoint, type QuarterTurn } from '../core/rotate-image.js';
 import { PRECISION, roundTo } from '../core/scoring.js';
 import type { Point } from '../core/similarity-transform.js';
 import { FaceVerifyError } from '../errors.js';
+import { alignedFaceCrop } from './align-crop.js';
 import { decodeImage, type DecodedImage, type DecodeOptions } from './decode.js';
 import type { FaceEmbedder } from './ensemble-embedder.js';
 import type { FaceAnalysis, FacePolicy, FaceReport, StageTimings } from './face-analysis.js';
@@ -29,6 +34,12 @@ export interface AnalysisSettings {
    */
   tooSmallFloor: number;
   facePolicy: FacePolicy;
+  /** When no face is found, look again with the pixels turned 90°, 270° and 180° (ORIENTATION_SEARCH). */
+  orientationSearch: boolean;
+  /** When no face is found in a dark or backlit photo, look again on a brighter copy (LOW_LIGHT_RETRY). */
+  lowLightRetry: boolean;
+  /** Refuse faces below this quality with LOW_QUALITY (QUALITY_FILTER). */
+  qualityFilter: 'none' | 'low' | 'medium' | 'high';
 }
 
 /** The loaded models a stage may use. */
@@ -42,7 +53,12 @@ export interface AnalysisState {
   readonly bytes: Uint8Array;
   readonly settings: AnalysisSettings;
   readonly models: AnalysisModels;
+  /** The pixels the later stages work on: decoded, then maybe brightened and turned. */
   image?: DecodedImage;
+  /** How far (clockwise) `image` is turned from the decoded photo. */
+  orientation: QuarterTurn;
+  /** The gamma `image` was brightened with (1: not brightened). */
+  gamma: number;
   /** Every face found, in decoded pixels, best score first. */
   faces?: DetectedFace[];
   /** The face chosen by the policy, in decoded pixels. */
@@ -77,6 +93,27 @@ export function reportFace(face: DetectedFace, scale: number): FaceReport {
     score: roundTo(face.score, PRECISION.score),
     landmarks: face.landmarks.map(([x, y]: Point): [number, number] => [px(x), px(y)]),
   };
+}
+
+/** A face found in the working pixels, reported in the original photo's pixels. */
+export function reportIn(state: AnalysisState, face: DetectedFace): FaceReport {
+  const image = need(state.image, 'image');
+  const turn = state.orientation;
+  const back = (p: Point): Point => unrotatePoint(p, turn, image.width, image.height);
+  const [a, b] = [back([face.box.x1, face.box.y1]), back([face.box.x2, face.box.y2])];
+  const box = {
+    x1: Math.min(a[0], b[0]),
+    y1: Math.min(a[1], b[1]),
+    x2: Math.max(a[0], b[0]),
+    y2: Math.max(a[1], b[1]),
+  };
+  const original = { box, score: face.score, landmarks: face.landmarks.map(back) };
+  return { ...reportFace(original, image.scale), orientation: turn };
+}
+
+/** Runs the detector on some pixels with the settings' options. */
+function detectIn(state: AnalysisState, image: DecodedImage): Promise<DetectedFace[]> {
+  return state.models.detector.detect({ ...image, channels: 3 }, state.settings.detect);
 }
 
 /** FACE_TOO_SMALL for a face below the minimum size. */
@@ -115,8 +152,81 @@ const detect: AnalysisStage = {
   name: 'detect',
   timing: 'detect',
   async run(state) {
+    state.faces = await detectIn(state, need(state.image, 'image'));
+  },
+};
+
+/**
+ * A dark or backlit photo where nothing was found: look again on a copy brightened by a gamma curve
+ * (src/core/exposure.ts). If a face is there, the later stages, the embedding included, use the
+ * brighter copy: a face the detector only sees brightened is embedded better brightened too
+ * (docs/robustness.md).
+ */
+const lowLightRetry: AnalysisStage = {
+  name: 'low-light-retry',
+  timing: 'detect',
+  async run(state) {
+    if (!state.settings.lowLightRetry || need(state.faces, 'faces').length > 0) return;
     const image = need(state.image, 'image');
-    state.faces = await state.models.detector.detect({ ...image, channels: 3 }, state.settings.detect);
+    const gamma = brightenGamma(image);
+    if (gamma >= 1) return;
+    const bright = applyGamma(image, gamma);
+    const faces = await detectIn(state, bright);
+    if (faces.length === 0) return;
+    state.image = bright;
+    state.faces = faces;
+    state.gamma = gamma;
+  },
+};
+
+/**
+ * Below this detector score the best face found is not trusted to be upright: MTCNN also finds many
+ * faces turned 90° or 180°, but with scores of 0.91–0.995, while upright LFW faces score 0.998 or more
+ * (docs/robustness.md).
+ */
+const UPRIGHT_SCORE = 0.995;
+
+/**
+ * A photo saved sideways or upside down without an EXIF tag (EXIF is honoured at decode): when nothing
+ * was found, or only faces scored below {@link UPRIGHT_SCORE}, look again with the pixels turned 90°,
+ * 270° and 180° clockwise (and on a brightened copy too, unturned included, when the photo is dark),
+ * and keep the turn — none included — whose best face scores highest. Faces are reported in the original photo's pixels
+ * with `orientation`, the turn that shows them upright.
+ */
+const orientationSearch: AnalysisStage = {
+  name: 'orientation-search',
+  timing: 'detect',
+  async run(state) {
+    const found = need(state.faces, 'faces');
+    const current = Math.max(0, ...found.map((f) => f.score));
+    if (!state.settings.orientationSearch || current >= UPRIGHT_SCORE) return;
+    const image = need(state.image, 'image');
+    const gamma = state.settings.lowLightRetry ? brightenGamma(image) : 1;
+    const sources = gamma < 1 ? [image, applyGamma(image, gamma)] : [image];
+    type Found = {
+      image: DecodedImage;
+      faces: DetectedFace[];
+      turn: QuarterTurn;
+      score: number;
+      gamma: number;
+    };
+    let best: Found | undefined;
+    for (const turn of [0, 90, 270, 180] as const) {
+      for (const [i, source] of sources.entries()) {
+        if (turn === 0 && i === 0) continue; // what detect already saw
+        const turnedImage = rotateImage(source, turn);
+        const faces = await detectIn(state, turnedImage);
+        const score = Math.max(0, ...faces.map((f) => f.score));
+        if (faces.length > 0 && score > current && (!best || score > best.score)) {
+          best = { image: turnedImage, faces, turn, score, gamma: i === 0 ? 1 : gamma };
+        }
+      }
+    }
+    if (!best) return;
+    state.image = best.image;
+    state.faces = best.faces;
+    state.orientation = best.turn;
+    state.gamma = best.gamma;
   },
 };
 
@@ -152,11 +262,11 @@ const select: AnalysisStage = {
     const image = need(state.image, 'image');
     const faces = need(state.faces, 'faces');
     const face = selectFace(faces, state.settings.facePolicy, image, (all) =>
-      all.map((f) => reportFace(f, image.scale)),
+      all.map((f) => reportIn(state, f)),
     );
     if (faceSide(face) < state.settings.detect.minFaceSize) throw tooSmall(state, face);
     state.face = face;
-    state.out.face = reportFace(face, image.scale);
+    state.out.face = reportIn(state, face);
     state.out.faceCount = faces.length;
   },
 };
@@ -175,11 +285,62 @@ const embed: AnalysisStage = {
   },
 };
 
-/** The stages, in order. */
-export const ANALYSIS_STAGES: readonly AnalysisStage[] = [decode, detect, smallFaceSearch, select, embed];
+/**
+ * Face quality with reasons (src/core/face-quality.ts) from the aligned crop the embedder saw — with
+ * any brightening undone, so a dark photo is reported dark — and the landmarks in original pixels.
+ * With QUALITY_FILTER, a face below the level is refused with LOW_QUALITY and its reasons.
+ */
+const quality: AnalysisStage = {
+  name: 'quality',
+  timing: 'embed',
+  // eslint-disable-next-line @typescript-eslint/require-await -- pure work, async by the stage contract
+  async run(state) {
+    const image = need(state.image, 'image');
+    const face = need(state.face, 'face');
+    const report = need(state.out.face, 'face report');
+    let crop = alignedFaceCrop({ ...image, channels: 3 }, face.landmarks);
+    if (state.gamma !== 1) crop = { ...applyGamma(crop, 1 / state.gamma), channels: 3 };
+    const q = faceQuality(crop, report.landmarks as Point[]);
+    const finite = (v: number): number | null => (Number.isFinite(v) ? roundTo(v, 1) : null);
+    report.quality = {
+      ...q,
+      pose: { yaw: finite(q.pose.yaw), pitch: finite(q.pose.pitch), roll: finite(q.pose.roll) },
+    };
+    const filter = state.settings.qualityFilter;
+    if (filter !== 'none' && refusedBy(filter, q)) {
+      throw new FaceVerifyError(
+        'LOW_QUALITY',
+        `The face's quality is ${q.level} (${q.reasons.join(', ') || 'no single reason'}); QUALITY_FILTER is ${filter}`,
+        { quality: report.quality },
+      );
+    }
+  },
+};
 
-/** The stages up to and including detection (`faceverify detect`). */
-export const DETECTION_STAGES: readonly AnalysisStage[] = [decode, detect];
+/**
+ * Whether QUALITY_FILTER refuses a face (AWS's QualityFilter names, 'none' by default): `low` refuses
+ * only faces far below the low bounds, `medium` every `low` face, `high` everything but `high`.
+ */
+function refusedBy(filter: 'low' | 'medium' | 'high', q: FaceQuality): boolean {
+  if (filter === 'high') return q.level !== 'high';
+  if (filter === 'medium') return q.level === 'low';
+  return qualityScore(q) <= -1;
+}
+
+/** The stages, in order. */
+export const ANALYSIS_STAGES: readonly AnalysisStage[] = [
+  decode,
+  detect,
+  lowLightRetry,
+  orientationSearch,
+  smallFaceSearch,
+  select,
+  embed,
+  quality,
+];
+
+/** The stages up to and including detection, the second looks included (`faceverify detect`). */
+export const DETECTION_STAGES: readonly AnalysisStage[] = [decode, detect, lowLightRetry, orientationSearch];
 
 /**
  * Runs stages over a fresh state, timing each.
@@ -195,7 +356,14 @@ export async function runStages(
   out: Partial<FaceAnalysis> = {},
 ): Promise<AnalysisState> {
   const timings: StageTimings = { decode: 0, detect: 0, embed: 0 };
-  const state: AnalysisState = { bytes, settings, models, out: { ...out, timings } };
+  const state: AnalysisState = {
+    bytes,
+    settings,
+    models,
+    orientation: 0,
+    gamma: 1,
+    out: { ...out, timings },
+  };
   for (const stage of stages) {
     const t = performance.now();
     await stage.run(state);

@@ -9,18 +9,50 @@
  * carry it) and travels as raw bytes in the codec.
  */
 import { Type, type Static } from 'typebox';
+import type { QualityReason } from '../core/face-quality.js';
 
 export const FACE_POLICIES = ['strict', 'largest', 'center'] as const;
 
 /** Which face to compare when an image has several. */
 export const FacePolicySchema = Type.Union(
-  FACE_POLICIES.map((p) => Type.Literal(p)),
+  [Type.Literal('strict'), Type.Literal('largest'), Type.Literal('center')],
   {
     description:
       'strict: exactly one face (default); largest: the largest face; center: the largest and most central',
   },
 );
 export type FacePolicy = (typeof FACE_POLICIES)[number];
+
+/** Face quality with reasons (src/core/face-quality.ts, docs/quality.md). */
+function FaceQualitySchema() {
+  const angle = Type.Union([Type.Number(), Type.Null()], { description: 'degrees; null when unreadable' });
+  return Type.Object(
+    {
+      level: Type.Union([Type.Literal('low'), Type.Literal('medium'), Type.Literal('high')]),
+      reasons: Type.Array(
+        Type.Union([
+          Type.Literal('LOW_SHARPNESS'),
+          Type.Literal('LOW_BRIGHTNESS'),
+          Type.Literal('OVEREXPOSED'),
+          Type.Literal('LOW_CONTRAST'),
+          Type.Literal('SMALL_FACE'),
+          Type.Literal('EXTREME_POSE'),
+          Type.Literal('OCCLUDED'),
+        ]),
+        {
+          description: 'Why the face is not high quality',
+        },
+      ),
+      sharpness: Type.Number({ description: 'Laplacian variance / luma variance of the aligned face' }),
+      brightness: Type.Number({ description: 'Mean luma of the face, 0–255' }),
+      contrast: Type.Number({ description: 'Standard deviation of the face’s luma' }),
+      interocular_px: Type.Number({ description: 'Distance between the eyes in original pixels' }),
+      occlusion: Type.Number({ description: 'Colour shift of the lower face against the upper face' }),
+      pose: Type.Object({ yaw: angle, pitch: angle, roll: angle }),
+    },
+    { description: 'Face quality: the measures, a level and the reasons for it (docs/quality.md)' },
+  );
+}
 
 export const FaceReportSchema = Type.Object(
   {
@@ -34,6 +66,13 @@ export const FaceReportSchema = Type.Object(
     landmarks: Type.Array(Type.Array(Type.Number(), { minItems: 2, maxItems: 2 }), {
       description: 'left eye, right eye, nose, left and right mouth corner (original pixels)',
     }),
+    quality: Type.Optional(FaceQualitySchema()),
+    orientation: Type.Optional(
+      Type.Union([Type.Literal(0), Type.Literal(90), Type.Literal(180), Type.Literal(270)], {
+        description:
+          'Degrees the photo had to be turned clockwise for the face to be upright (a photo saved sideways without EXIF); box and landmarks are still in the photo’s own pixels',
+      }),
+    ),
   },
   { title: 'FaceReport', description: 'A face, in the original image’s pixels' },
 );
@@ -70,3 +109,9 @@ export type FaceAnalysisData = Static<typeof FaceAnalysisDataSchema>;
  * const { face, embedding, modelId } = await analyzer.analyze(bytes);
  */
 export type FaceAnalysis = FaceAnalysisData & { embedding: Float32Array };
+
+// The schema's lists and the code's must not drift apart (a compile error if they do).
+const reasonsMatch = (r: QualityReason): NonNullable<FaceReport['quality']>['reasons'][number] => r;
+const policiesMatch = (p: FacePolicy): Static<typeof FacePolicySchema> => p;
+void reasonsMatch;
+void policiesMatch;

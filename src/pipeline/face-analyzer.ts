@@ -22,6 +22,7 @@ import {
   ANALYSIS_STAGES,
   DETECTION_STAGES,
   finishAnalysis,
+  reportIn,
   runStages,
   type AnalysisModels,
   type AnalysisSettings,
@@ -30,7 +31,7 @@ import { DEFAULT_DECODE_OPTIONS, type DecodedImage } from './decode.js';
 import { Embedder } from './embedder.js';
 import { EnsembleEmbedder, type FaceEmbedder } from './ensemble-embedder.js';
 import { FACE_ANALYSIS_FINGERPRINT } from './face-analysis-codec.js';
-import type { FaceAnalysis, FacePolicy } from './face-analysis.js';
+import type { FaceAnalysis, FacePolicy, FaceReport } from './face-analysis.js';
 import { DEFAULT_DETECT_OPTIONS, MtcnnDetector, type DetectedFace } from './mtcnn/mtcnn.js';
 
 export type { AnalysisSettings };
@@ -51,6 +52,9 @@ export const DEFAULT_ANALYZER_OPTIONS: Omit<AnalyzerOptions, 'registry'> = {
   detect: DEFAULT_DETECT_OPTIONS,
   tooSmallFloor: 20,
   facePolicy: 'strict',
+  orientationSearch: true,
+  lowLightRetry: true,
+  qualityFilter: 'none',
 };
 
 /** Per-call choices. */
@@ -117,7 +121,18 @@ export function analysisIdentity(
 /** The settings part of analyzer options (what is passed to threads and keys). */
 export function analysisSettings(options: AnalysisSettings): AnalysisSettings {
   const { model, detector, decode, detect, tooSmallFloor, facePolicy } = options;
-  return { model, detector, decode, detect, tooSmallFloor, facePolicy };
+  const { orientationSearch, lowLightRetry, qualityFilter } = options;
+  return {
+    model,
+    detector,
+    decode,
+    detect,
+    tooSmallFloor,
+    facePolicy,
+    orientationSearch,
+    lowLightRetry,
+    qualityFilter,
+  };
 }
 
 /** Options completed with the defaults, and the registry (built-ins plus the user's models). */
@@ -201,10 +216,17 @@ export class FaceAnalyzer implements Analyzer {
     return finishAnalysis(state);
   }
 
-  /** Decodes an image and finds all faces (in decoded pixels), for `faceverify detect`. */
-  async detectAll(bytes: Uint8Array): Promise<{ image: DecodedImage; faces: DetectedFace[] }> {
+  /**
+   * Decodes an image and finds all faces, for `faceverify detect`: `image` and `faces` are the pixels
+   * the faces were found in (brightened or turned if that was needed), `reports` the same faces in the
+   * original photo's pixels.
+   */
+  async detectAll(
+    bytes: Uint8Array,
+  ): Promise<{ image: DecodedImage; faces: DetectedFace[]; reports: FaceReport[] }> {
     const state = await runStages(DETECTION_STAGES, bytes, this.settings, this.models);
-    return { image: state.image as DecodedImage, faces: state.faces ?? [] };
+    const faces = state.faces ?? [];
+    return { image: state.image as DecodedImage, faces, reports: faces.map((f) => reportIn(state, f)) };
   }
 
   async close(): Promise<void> {

@@ -18,7 +18,7 @@ describeWithFaces('face quality on real photos', () => {
   const verifier = useVerifier();
 
   async function quality(bytes: Uint8Array): Promise<FaceQuality> {
-    const { image, faces } = await verifier().detectAll(bytes);
+    const { image, faces } = await verifier.analyzer().detectAll(bytes);
     const face = faces[0];
     if (!face) throw new Error('no face found');
     const crop = alignedFaceCrop({ ...image, channels: 3 }, face.landmarks);

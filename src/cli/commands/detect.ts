@@ -1,4 +1,3 @@
-import { reportFace } from '../../pipeline/analysis-stages.js';
 import { drawFaces } from '../draw-faces.js';
 import { describeFace } from '../format.js';
 import type { Command } from './command.js';
@@ -8,8 +7,7 @@ export const detectCommand: Command = async (ctx) => {
   const [input] = requireArgs(ctx, 1, 'detect IMG [--json] [--out FILE.png]') as [string];
   const [analyzer, bytes] = await Promise.all([analyzerFor(ctx), inputBytes(ctx, input)]);
   try {
-    const { image, faces } = await analyzer.detectAll(bytes);
-    const reports = faces.map((f) => reportFace(f, image.scale));
+    const { image, faces, reports } = await analyzer.detectAll(bytes);
     if (ctx.out) await drawFaces(image, faces, ctx.out);
     if (ctx.json) {
       ctx.print(JSON.stringify({ width: image.originalWidth, height: image.originalHeight, faces: reports }));

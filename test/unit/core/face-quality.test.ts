@@ -26,6 +26,7 @@ const GOOD: QualityMeasures = {
   brightness: 120,
   contrast: 45,
   interocular_px: 60,
+  occlusion: 4,
   pose: { yaw: 5, pitch: -3, roll: 2 },
 };
 
@@ -133,7 +134,7 @@ describe('faceQuality', () => {
       ],
     );
     expect(Object.keys(q).sort()).toEqual(
-      ['brightness', 'contrast', 'interocular_px', 'level', 'pose', 'reasons', 'sharpness'].sort(),
+      ['brightness', 'contrast', 'interocular_px', 'level', 'occlusion', 'pose', 'reasons', 'sharpness'].sort(),
     );
     expect(q.interocular_px).toBe(40);
     expect(q.pose.roll).toBe(0);

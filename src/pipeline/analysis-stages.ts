@@ -293,7 +293,6 @@ const embed: AnalysisStage = {
 const quality: AnalysisStage = {
   name: 'quality',
   timing: 'embed',
-  // eslint-disable-next-line @typescript-eslint/require-await -- pure work, async by the stage contract
   async run(state) {
     const image = need(state.image, 'image');
     const face = need(state.face, 'face');

@@ -134,7 +134,16 @@ describe('faceQuality', () => {
       ],
     );
     expect(Object.keys(q).sort()).toEqual(
-      ['brightness', 'contrast', 'interocular_px', 'level', 'occlusion', 'pose', 'reasons', 'sharpness'].sort(),
+      [
+        'brightness',
+        'contrast',
+        'interocular_px',
+        'level',
+        'occlusion',
+        'pose',
+        'reasons',
+        'sharpness',
+      ].sort(),
     );
     expect(q.interocular_px).toBe(40);
     expect(q.pose.roll).toBe(0);

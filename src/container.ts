@@ -19,6 +19,7 @@ import { FaceVerifyError } from './errors.js';
 import { parseAllowlist } from './fetch/address-policy.js';
 import { createImageFetcher, type ImageFetcher } from './fetch/image-fetcher.js';
 import { buildApp, redactUrl } from './http/app.js';
+import type { ThresholdStatus } from './http/routes/ops.js';
 import { createTaskQueue } from './jobs/create-queue.js';
 import { VerifyHandlers } from './jobs/handlers/verify-handler.js';
 import type { TaskHandler, TaskQueue } from './jobs/task-queue.js';
@@ -81,15 +82,35 @@ function parseTrustProxy(raw: string): boolean | number | string[] {
   return v.split(',').map((s) => s.trim());
 }
 
-/** A configured threshold replaces the model's calibrated one: say so once, at start-up. */
-function warnOnThreshold(verifier: Verifier, logger: Logger): void {
-  const t = verifier.threshold();
-  if (Math.abs(t - verifier.model.threshold) > 1e-6) {
-    logger.warn(
-      { configured: t, calibrated: verifier.model.threshold, model: verifier.modelName },
-      'a configured threshold replaces the model’s calibrated one; is_match and accuracy will differ from docs/accuracy.md',
-    );
-  }
+/**
+ * The threshold in force and its operating point, for /health and the start-up log.
+ *
+ * @example
+ * thresholdStatus(verifier); // { cosine_similarity: 0.3989, source: 'model', far: 0.0027, tar: 0.99 }
+ */
+function thresholdStatus(verifier: Verifier): ThresholdStatus {
+  const choice = verifier.scoring.choice();
+  const point = verifier.scoring.operatingPoint(choice.threshold);
+  return {
+    cosine_similarity: choice.threshold,
+    source: choice.source,
+    ...(point ? { far: point.far, tar: point.tar } : {}),
+    ...(choice.note ? { note: choice.note } : {}),
+  };
+}
+
+/** Says once, at start-up, which threshold is in force and what it costs on LFW. */
+function logThreshold(verifier: Verifier, logger: Logger): void {
+  const status = thresholdStatus(verifier);
+  const calibrated = verifier.scoring.operatingPoint(verifier.model.threshold);
+  const rates = (p: { far?: number; tar?: number } | undefined) =>
+    p?.far !== undefined && p.tar !== undefined
+      ? `TAR ${(100 * (p.tar ?? 0)).toFixed(1)} % at FAR ${(100 * (p.far ?? 0)).toFixed(2)} % on LFW`
+      : 'no LFW operating point known';
+  const text = `threshold ${status.cosine_similarity} (${status.source}) with ${verifier.modelName}: ${rates(status)}; calibrated ${verifier.model.threshold}: ${rates(calibrated)}`;
+  const far = Math.abs(status.cosine_similarity - verifier.model.threshold) > 0.05;
+  const log = far || status.note ? logger.warn.bind(logger) : logger.info.bind(logger);
+  log({ threshold: status, model: verifier.model.id }, status.note ? `${text}. ${status.note}` : text);
 }
 
 /**
@@ -195,7 +216,7 @@ export async function createService(
         onWarning: (message) => logger.warn(message),
       },
     });
-    warnOnThreshold(verifier, logger);
+    logThreshold(verifier, logger);
     const maxImageBytes = Math.round(config.maxImageSizeMb * 1024 * 1024);
     fetchUrl = createImageFetcher({
       maxBytes: maxImageBytes,
@@ -242,7 +263,7 @@ export async function createService(
       redis,
       modelsReady: () =>
         verifier
-          ? { model: verifier.modelName, ...verifier.status() }
+          ? { model: verifier.modelName, ...verifier.status(), threshold: thresholdStatus(verifier) }
           : { ready: true, model: config.model, detail: 'loaded by the worker processes' },
       limits: {
         maxImageBytes: Math.round(config.maxImageSizeMb * 1024 * 1024),

@@ -2,7 +2,12 @@
  * The library's composition root: a {@link Verifier} over an analyzer in the calling thread or on a
  * pool of inference threads, chosen here (the pipeline knows nothing of threads).
  */
-import { FaceAnalyzer, type Analyzer, type AnalyzerOptions } from './pipeline/face-analyzer.js';
+import {
+  FaceAnalyzer,
+  resolveAnalyzerOptions,
+  type Analyzer,
+  type AnalyzerOptions,
+} from './pipeline/face-analyzer.js';
 import { scoringSettings, Verifier, type VerifierOptions } from './pipeline/verifier.js';
 import { AnalyzerPool } from './runtime/analyzer-pool.js';
 
@@ -27,7 +32,8 @@ export function createAnalyzer(options: Partial<AnalyzerOptions>, threads: numbe
  * await verifier.close();
  */
 export async function createVerifier(options: Partial<VerifierOptions> = {}): Promise<Verifier> {
-  const { threads = 0, ...analyzerOptions } = options;
+  const { threads = 0, ...rest } = options;
+  const analyzerOptions = await resolveAnalyzerOptions(rest);
   const analyzer = await createAnalyzer(analyzerOptions, threads);
-  return new Verifier(analyzer, scoringSettings(options));
+  return new Verifier(analyzer, scoringSettings({ ...options, registry: analyzerOptions.registry }));
 }

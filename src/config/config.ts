@@ -157,6 +157,18 @@ export const SCHEMA = {
     doc: 'Refuse faces below a quality with 422 LOW_QUALITY: none, low (only the worst), medium (every low face), high (all but high)',
     parse: oneOf('none', 'low', 'medium', 'high'),
   }),
+  matchFar: setting<number | undefined>({
+    env: 'MATCH_FAR',
+    default: undefined,
+    doc: "Pick the model's threshold for this false-match rate on LFW (e.g. 1e-3); an explicit threshold wins",
+    parse: num(0, 1),
+  }),
+  thresholdModel: setting({
+    env: 'THRESHOLD_MODEL',
+    default: 'facenet-vggface2',
+    doc: 'The model COSINE_SIMILARITY_THRESHOLD / EUCLIDEAN_DISTANCE_THRESHOLD were fitted for (the reference .env’s FaceNet); for another MODEL they move to the same LFW false-match rate, or are not applied',
+    parse: str,
+  }),
   cosineThreshold: setting<number | undefined>({
     env: 'COSINE_SIMILARITY_THRESHOLD',
     default: undefined,

@@ -24,6 +24,10 @@ export function verifierOptions(config: Config): Partial<VerifierOptions> {
     ...(config.cosineThreshold !== undefined ? { threshold: config.cosineThreshold } : {}),
     ...(config.euclideanThreshold !== undefined ? { euclideanThreshold: config.euclideanThreshold } : {}),
     ...(config.minConfidence !== undefined ? { minConfidence: config.minConfidence } : {}),
+    ...(config.matchFar !== undefined ? { matchFar: config.matchFar } : {}),
+    ...(config.cosineThreshold !== undefined || config.euclideanThreshold !== undefined
+      ? { thresholdModel: config.thresholdModel }
+      : {}),
   };
 }
 

@@ -8,6 +8,7 @@
  * in distances see the same boundary. `confidence` is a calibrated probability of a match,
  * p = 1 / (1 + exp(−(a·cos + b))), with a and b fitted by Platt scaling on LFW pairs (docs/accuracy.md).
  */
+import { atThreshold, thresholdForFar, type OperatingPoint, type RocTable } from './operating-point.js';
 import { cosineSimilarity, cosineToEuclidean, euclideanDistance, euclideanToCosine } from './similarity.js';
 
 /** The probability of "same person" as a function of cosine similarity: 1 / (1 + exp(−(a·cos + b))). */
@@ -19,20 +20,43 @@ export interface PlattCalibration {
   fittedOn: string;
 }
 
-/** What a model brings to scoring: its calibrated threshold and calibration. */
+/** What a model brings to scoring: its calibrated threshold and calibration, and its LFW ROC. */
 export interface ModelScoring {
+  name: string;
   threshold: number;
   calibration: PlattCalibration;
+  roc?: RocTable;
 }
 
 /**
- * What settings bring: an explicit threshold (cosine, or euclidean as the reference names it) and a
- * minimum confidence a match must also reach (`MIN_CONFIDENCE_THRESHOLD`).
+ * What settings bring: an explicit threshold (cosine, or euclidean as the reference names it), a
+ * target false-match rate (`MATCH_FAR`) and a minimum confidence a match must also reach
+ * (`MIN_CONFIDENCE_THRESHOLD`).
  */
 export interface ScoringSettings {
   cosineThreshold?: number;
   euclideanThreshold?: number;
+  /**
+   * The model an explicit threshold was fitted for (THRESHOLD_MODEL; absent: the running one). For
+   * another model the threshold is moved to the running model's threshold at the same LFW FAR, given
+   * both ROCs ({@link referenceRoc}); without the other's ROC it is not applied.
+   */
+  thresholdModel?: string;
+  /** The LFW ROC of {@link thresholdModel}, when it is known here. */
+  referenceRoc?: RocTable;
+  /** Pick the model's threshold for this false-match rate on LFW. */
+  matchFar?: number;
   minConfidence?: number;
+}
+
+/** Where the threshold in force came from. */
+export type ThresholdSource = 'request' | 'configured' | 'translated' | 'match_far' | 'model';
+
+export interface ThresholdChoice {
+  threshold: number;
+  source: ThresholdSource;
+  /** Why an explicit threshold was moved or not applied (for the start-up log). */
+  note?: string;
 }
 
 export interface Comparison {
@@ -45,6 +69,9 @@ export interface Comparison {
     euclidean_distance: number;
     /** Present when a match must also reach this confidence. */
     min_confidence?: number;
+    source: ThresholdSource;
+    /** What this threshold gave on LFW, when the model has a ROC table. */
+    operating_point?: { far: number; tar: number; data: string };
   };
 }
 
@@ -76,21 +103,43 @@ export function plattProbability(score: number, { a, b }: Pick<PlattCalibration,
 }
 
 /**
- * The cosine threshold in force: a per-call one, else the configured cosine threshold, else the
- * configured euclidean one (converted: for unit vectors cos = 1 − d²/2), else the model's.
+ * The cosine threshold in force, and where it came from: a per-call one; else a configured cosine or
+ * euclidean threshold (cos = 1 − d²/2) — as is when it was fitted for this model, else moved to this
+ * model's threshold at the same LFW false-match rate, else not applied; else MATCH_FAR on this model's
+ * LFW ROC; else the model's calibrated threshold.
  *
  * @example
- * resolveThreshold({ euclideanThreshold: 1.1 }, 0.4); // 0.395
+ * resolveThreshold({ euclideanThreshold: 1.1 }, model).threshold; // 0.395
  */
 export function resolveThreshold(
   settings: ScoringSettings,
-  modelThreshold: number,
+  model: ModelScoring,
   perCall?: number,
-): number {
-  if (perCall !== undefined) return perCall;
-  if (settings.cosineThreshold !== undefined) return settings.cosineThreshold;
-  if (settings.euclideanThreshold !== undefined) return euclideanToCosine(settings.euclideanThreshold);
-  return modelThreshold;
+): ThresholdChoice {
+  if (perCall !== undefined) return { threshold: perCall, source: 'request' };
+  const explicit =
+    settings.cosineThreshold ??
+    (settings.euclideanThreshold !== undefined ? euclideanToCosine(settings.euclideanThreshold) : undefined);
+  let note: string | undefined;
+  if (explicit !== undefined) {
+    const fittedFor = settings.thresholdModel ?? model.name;
+    if (fittedFor === model.name) return { threshold: explicit, source: 'configured' };
+    const theirs = settings.referenceRoc ? atThreshold(settings.referenceRoc, explicit) : undefined;
+    const ours = theirs && model.roc ? thresholdForFar(model.roc, theirs.far) : undefined;
+    if (theirs && ours) {
+      return {
+        threshold: ours.threshold,
+        source: 'translated',
+        note: `${explicit} for ${fittedFor} (FAR ${theirs.far} on LFW) is ${ours.threshold} for ${model.name}`,
+      };
+    }
+    note = `${explicit} was fitted for ${fittedFor}, whose LFW ROC is not known here: not applied to ${model.name} (set THRESHOLD_MODEL=${model.name} to apply it as is)`;
+  }
+  if (settings.matchFar !== undefined && model.roc) {
+    const point = thresholdForFar(model.roc, settings.matchFar);
+    if (point) return { threshold: point.threshold, source: 'match_far', ...(note ? { note } : {}) };
+  }
+  return { threshold: model.threshold, source: 'model', ...(note ? { note } : {}) };
 }
 
 /**
@@ -104,11 +153,26 @@ export class Scoring {
   constructor(
     readonly model: ModelScoring,
     readonly settings: ScoringSettings = {},
-  ) {}
+  ) {
+    this.configured = resolveThreshold(settings, model);
+  }
+
+  /** The configured threshold choice (no per-call threshold), worked out once. */
+  private readonly configured: ThresholdChoice;
 
   /** The cosine threshold in force for a call. */
   threshold(perCall?: number): number {
-    return resolveThreshold(this.settings, this.model.threshold, perCall);
+    return this.choice(perCall).threshold;
+  }
+
+  /** The threshold in force for a call, and where it came from. */
+  choice(perCall?: number): ThresholdChoice {
+    return perCall !== undefined ? { threshold: perCall, source: 'request' } : this.configured;
+  }
+
+  /** What a threshold gave on LFW, when the model has a ROC table. */
+  operatingPoint(threshold: number): OperatingPoint | undefined {
+    return this.model.roc ? atThreshold(this.model.roc, threshold) : undefined;
   }
 
   /** The calibrated probability of a match for a cosine similarity. */
@@ -124,8 +188,9 @@ export class Scoring {
 
   /** The answer for a cosine similarity (and the euclidean distance, measured or derived). */
   score(cos: number, euclidean: number, perCallThreshold?: number): Comparison {
-    const threshold = this.threshold(perCallThreshold);
+    const { threshold, source } = this.choice(perCallThreshold);
     const min = this.settings.minConfidence;
+    const point = this.operatingPoint(threshold);
     return {
       is_match: this.decide(cos, threshold),
       confidence: roundTo(this.confidence(cos), PRECISION.confidence),
@@ -138,6 +203,10 @@ export class Scoring {
         cosine_similarity: threshold,
         euclidean_distance: roundTo(cosineToEuclidean(threshold), PRECISION.metric),
         ...(min !== undefined ? { min_confidence: min } : {}),
+        source,
+        ...(point && this.model.roc
+          ? { operating_point: { far: point.far, tar: point.tar, data: this.model.roc.fittedOn } }
+          : {}),
       },
     };
   }

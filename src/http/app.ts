@@ -17,7 +17,7 @@ import type { TaskQueue } from '../jobs/task-queue.js';
 import type { ServiceMetrics } from '../metrics/metrics.js';
 import { registerErrorHandlers, sendError } from './errors.js';
 import { registerSecurity, type SecurityOptions } from './security.js';
-import { opsRoutes } from './routes/ops.js';
+import { opsRoutes, type ThresholdStatus } from './routes/ops.js';
 import { verifyRoutes } from './routes/verify.js';
 
 export interface AppDeps {
@@ -25,7 +25,7 @@ export interface AppDeps {
   caches: Cache<unknown>[];
   metrics: ServiceMetrics;
   redis: Redis | undefined;
-  modelsReady: () => { ready: boolean; model: string; detail: string };
+  modelsReady: () => { ready: boolean; model: string; detail: string; threshold?: ThresholdStatus };
   limits: { maxImageBytes: number; batchMaxPairs: number; syncTimeoutMs: number };
   adminApiKeys: readonly string[];
   memoryLimitMb: number;

@@ -2,6 +2,7 @@
  * Model manifests: everything the pipeline needs to know about a model, as data. Adding a model is a
  * new manifest (plus, at most, a converter for its source format), never a change of the pipeline.
  */
+import type { RocTable } from '../core/operating-point.js';
 import type { PlattCalibration } from '../core/scoring.js';
 import type { Point } from '../core/similarity-transform.js';
 
@@ -56,6 +57,8 @@ export interface EmbedderManifest {
   /** Decision threshold on cosine similarity (match when cos ≥ threshold). */
   threshold: number;
   calibration: PlattCalibration;
+  /** The model's LFW ROC on a threshold grid (built-ins: src/models/lfw-roc.ts). */
+  roc?: RocTable;
   /** Average the embedding with the embedding of the mirrored crop (test-time augmentation). */
   flip: boolean;
   /**
@@ -96,6 +99,8 @@ export interface EnsembleManifest {
   /** Decision threshold and calibration on the fused cosine. */
   threshold: number;
   calibration: PlattCalibration;
+  roc?: RocTable;
+  origin?: ModelOrigin;
 }
 
 export type ModelManifest = DetectorManifest | EmbedderManifest | EnsembleManifest;

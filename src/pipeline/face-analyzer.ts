@@ -8,7 +8,9 @@
  * behind the same {@link Analyzer} interface.
  */
 import { createHash } from 'node:crypto';
+import type { RocTable } from '../core/operating-point.js';
 import type { ModelScoring } from '../core/scoring.js';
+import { LFW_ROC } from '../models/lfw-roc.js';
 import type { DetectorManifest, EmbedderManifest, ModelSource } from '../models/manifest.js';
 import { DEFAULT_MODEL_CACHE_DIR, locateModel } from '../models/prepare.js';
 import { ModelRegistry } from '../models/registry.js';
@@ -144,6 +146,19 @@ export async function resolveAnalyzerOptions(options: Partial<AnalyzerOptions>):
   return { ...DEFAULT_ANALYZER_OPTIONS, ...options, registry };
 }
 
+/**
+ * A model's LFW ROC table, if known here: its manifest's, or the built-in table for its name.
+ *
+ * @example
+ * modelRoc(registry, 'mobilefacenet')?.fittedOn; // 'LFW View 2, 6000 pairs …'
+ */
+export function modelRoc(registry: ModelRegistry, name: string): RocTable | undefined {
+  const known = registry.list().some((m) => m.name === name && m.kind !== 'detector');
+  if (!known) return undefined;
+  const scorer = registry.scorer(name);
+  return scorer.roc ?? (scorer.origin ? undefined : LFW_ROC[name]);
+}
+
 /** The embedding model's description from the registry. */
 export function analyzerModel(registry: ModelRegistry, name: string): AnalyzerModel {
   const scorer = registry.scorer(name);
@@ -157,6 +172,7 @@ export function analyzerModel(registry: ModelRegistry, name: string): AnalyzerMo
     embeddingSize,
     threshold: scorer.threshold,
     calibration: scorer.calibration,
+    ...(modelRoc(registry, name) ? { roc: modelRoc(registry, name) } : {}),
     ...(scorer.kind === 'embedder' ? { sha256: scorer.source.sha256, flip: scorer.flip } : {}),
   };
 }

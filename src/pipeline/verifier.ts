@@ -12,7 +12,7 @@ import { performance } from 'node:perf_hooks';
 import { PRECISION, roundTo, Scoring, type Comparison, type ScoringSettings } from '../core/scoring.js';
 import { FaceVerifyError, isFaceVerifyError } from '../errors.js';
 import type { Analyzer, AnalyzerModel, AnalyzerOptions, AnalyzeOptions } from './face-analyzer.js';
-import { DEFAULT_ANALYZER_OPTIONS } from './face-analyzer.js';
+import { DEFAULT_ANALYZER_OPTIONS, modelRoc } from './face-analyzer.js';
 import type { FaceAnalysis, FacePolicy } from './face-analysis.js';
 import type { VerifyResult } from './verify-result.js';
 
@@ -25,6 +25,10 @@ export interface VerifierOptions extends AnalyzerOptions {
   euclideanThreshold?: number;
   /** A match must also reach this calibrated confidence (the reference's MIN_CONFIDENCE_THRESHOLD). */
   minConfidence?: number;
+  /** Pick the model's threshold for this false-match rate on LFW (MATCH_FAR). */
+  matchFar?: number;
+  /** The model `threshold` / `euclideanThreshold` were fitted for (THRESHOLD_MODEL; default: the running one). */
+  thresholdModel?: string;
   /**
    * Inference threads: 0 runs the pipeline in the calling thread; n > 0 starts n worker threads, each
    * with its own copy of the models, and analyses up to n images at once.
@@ -43,12 +47,17 @@ export interface PerCallOptions extends AnalyzeOptions {
   threshold?: number;
 }
 
-/** The scoring settings among verifier options. */
+/** The scoring settings among verifier options (`registry` finds the ROC of THRESHOLD_MODEL). */
 export function scoringSettings(options: Partial<VerifierOptions>): ScoringSettings {
+  const other = options.thresholdModel;
+  const referenceRoc = other && options.registry ? modelRoc(options.registry, other) : undefined;
   return {
     ...(options.threshold !== undefined ? { cosineThreshold: options.threshold } : {}),
     ...(options.euclideanThreshold !== undefined ? { euclideanThreshold: options.euclideanThreshold } : {}),
     ...(options.minConfidence !== undefined ? { minConfidence: options.minConfidence } : {}),
+    ...(options.matchFar !== undefined ? { matchFar: options.matchFar } : {}),
+    ...(other !== undefined ? { thresholdModel: other } : {}),
+    ...(referenceRoc ? { referenceRoc } : {}),
   };
 }
 

@@ -18,6 +18,32 @@ export const ComparisonSchema = Type.Object({
     min_confidence: Type.Optional(
       Type.Number({ description: 'A match must also reach this confidence (MIN_CONFIDENCE_THRESHOLD)' }),
     ),
+    source: Type.Union(
+      [
+        Type.Literal('request'),
+        Type.Literal('configured'),
+        Type.Literal('translated'),
+        Type.Literal('match_far'),
+        Type.Literal('model'),
+      ],
+      {
+        description:
+          "request: the call's threshold; configured: COSINE_SIMILARITY_THRESHOLD or EUCLIDEAN_DISTANCE_THRESHOLD; translated: a threshold of THRESHOLD_MODEL moved to this model at the same LFW false-match rate; match_far: MATCH_FAR; model: the model's calibrated threshold",
+      },
+    ),
+    operating_point: Type.Optional(
+      Type.Object(
+        {
+          far: Type.Number({ description: 'False-match rate at this threshold on `data`' }),
+          tar: Type.Number({ description: 'True-match rate at this threshold on `data`' }),
+          data: Type.String(),
+        },
+        {
+          description:
+            'What this threshold gave on LFW: a threshold far from the calibrated one shows here as a low TAR or a high FAR, which is why is_match can disagree with confidence',
+        },
+      ),
+    ),
   }),
 });
 

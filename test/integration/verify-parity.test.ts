@@ -71,12 +71,17 @@ const CASES: Case[] = [
   },
   {
     name: 'largest, EUCLIDEAN_DISTANCE_THRESHOLD and MIN_CONFIDENCE_THRESHOLD',
-    env: { FACE_POLICY: 'largest', EUCLIDEAN_DISTANCE_THRESHOLD: '1.0', MIN_CONFIDENCE_THRESHOLD: '0.999' },
+    env: {
+      FACE_POLICY: 'largest',
+      EUCLIDEAN_DISTANCE_THRESHOLD: '1.0',
+      THRESHOLD_MODEL: 'mobilefacenet',
+      MIN_CONFIDENCE_THRESHOLD: '0.999',
+    },
     pairs: [SAME as [string, string], [TWO_PEOPLE, SAME[1] as string], [NO_FACE, '<garbage>']],
   },
   {
-    name: 'center and COSINE_SIMILARITY_THRESHOLD',
-    env: { FACE_POLICY: 'center', COSINE_SIMILARITY_THRESHOLD: '0.3' },
+    name: 'center and MATCH_FAR',
+    env: { FACE_POLICY: 'center', MATCH_FAR: '0.01' },
     pairs: [DIFFERENT as [string, string], [SAME[0] as string, TWO_PEOPLE], [NO_FACE, NO_FACE]],
   },
 ];
@@ -175,7 +180,11 @@ describeWithFaces('verification parity: library, CLI and HTTP service', () => {
   }
 
   it('MIN_CONFIDENCE_THRESHOLD and the euclidean threshold really apply (not just agree)', async () => {
-    const env = { EUCLIDEAN_DISTANCE_THRESHOLD: '1.0', MIN_CONFIDENCE_THRESHOLD: '0.999' };
+    const env = {
+      EUCLIDEAN_DISTANCE_THRESHOLD: '1.0',
+      THRESHOLD_MODEL: 'mobilefacenet',
+      MIN_CONFIDENCE_THRESHOLD: '0.999',
+    };
     const [out] = await library(env, [SAME as [string, string]]);
     const result = (
       out as { result: { is_match: boolean; confidence: number; threshold: Record<string, number> } }
@@ -183,5 +192,17 @@ describeWithFaces('verification parity: library, CLI and HTTP service', () => {
     expect(result.threshold.cosine_similarity).toBeCloseTo(0.5, 12);
     expect(result.threshold.min_confidence).toBe(0.999);
     expect(result.is_match).toBe(result.confidence >= 0.999);
+  });
+
+  it("a reference .env's FaceNet threshold is not applied to MobileFaceNet, and the answer says whose it is", async () => {
+    // Failing means COSINE_SIMILARITY_THRESHOLD=0.7 (fitted for FaceNet) rejects most genuine pairs of
+    // the default model while confidence says > 99 % (issue #15).
+    const [out] = await library({ COSINE_SIMILARITY_THRESHOLD: '0.7' }, [SAME as [string, string]]);
+    const result = (out as { result: { is_match: boolean; threshold: Record<string, unknown> } }).result;
+    expect(result.threshold).toMatchObject({ source: 'model', cosine_similarity: 0.3989 });
+    expect(result.threshold.operating_point).toMatchObject({
+      data: expect.stringContaining('LFW') as string,
+    });
+    expect(result.is_match).toBe(true);
   });
 });

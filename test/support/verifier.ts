@@ -11,7 +11,7 @@ export function useVerifier(
   let analyzer: FaceAnalyzer | undefined;
   beforeAll(async () => {
     analyzer = await FaceAnalyzer.create(options satisfies Partial<AnalyzerOptions>);
-    verifier = new Verifier(analyzer, scoringSettings(options));
+    verifier = new Verifier(analyzer, scoringSettings({ ...options, registry: analyzer.options.registry }));
   });
   afterAll(async () => {
     await verifier?.close();

@@ -50,7 +50,9 @@ export function analyzerFor(ctx: CommandContext): Promise<FaceAnalyzer> {
 
 /** A verifier in this thread with the configured scoring (the same mapping the service uses). */
 export async function verifierFor(ctx: CommandContext): Promise<Verifier> {
-  return new Verifier(await analyzerFor(ctx), scoringSettings(verifierOptions(ctx.config)));
+  const analyzer = await analyzerFor(ctx);
+  const settings = scoringSettings({ ...verifierOptions(ctx.config), registry: analyzer.options.registry });
+  return new Verifier(analyzer, settings);
 }
 
 export function inputBytes(ctx: CommandContext, input: string): Promise<Uint8Array> {

@@ -5,7 +5,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
-import { Type } from 'typebox';
+import { Type, type Static } from 'typebox';
 import type { Cache } from '../../cache/cache.js';
 import { FaceVerifyError } from '../../errors.js';
 import type { TaskQueue } from '../../jobs/task-queue.js';
@@ -18,7 +18,7 @@ export interface OpsRouteOptions {
   metrics: ServiceMetrics;
   redis: Redis | undefined;
   /** Models loaded (the verifier exists in this process, or workers are elsewhere). */
-  modelsReady: () => { ready: boolean; model: string; detail: string };
+  modelsReady: () => { ready: boolean; model: string; detail: string; threshold?: ThresholdStatus };
   adminApiKeys: readonly string[];
   memoryLimitMb: number;
   version: string;
@@ -46,6 +46,18 @@ export function presentedKey(request: FastifyRequest): string | undefined {
   return undefined;
 }
 
+const ThresholdStatusSchema = Type.Object(
+  {
+    cosine_similarity: Type.Number(),
+    source: Type.String({ description: 'model, configured, translated, match_far (see VerifyResult)' }),
+    far: Type.Optional(Type.Number({ description: 'False-match rate at this threshold on LFW View 2' })),
+    tar: Type.Optional(Type.Number({ description: 'True-match rate at this threshold on LFW View 2' })),
+    note: Type.Optional(Type.String({ description: 'Why a configured threshold was moved or not applied' })),
+  },
+  { description: 'The threshold in force and its operating point' },
+);
+export type ThresholdStatus = Static<typeof ThresholdStatusSchema>;
+
 const Health = Type.Object(
   {
     status: Type.Union([Type.Literal('ok'), Type.Literal('unavailable')]),
@@ -53,7 +65,12 @@ const Health = Type.Object(
     version: Type.String(),
     uptime_s: Type.Number(),
     checks: Type.Object({
-      models: Type.Object({ ready: Type.Boolean(), model: Type.String(), detail: Type.String() }),
+      models: Type.Object({
+        ready: Type.Boolean(),
+        model: Type.String(),
+        detail: Type.String(),
+        threshold: Type.Optional(ThresholdStatusSchema),
+      }),
       queue: Type.Object({ ok: Type.Boolean(), backend: Type.String(), detail: Type.String() }),
       cache: Type.Object({ ok: Type.Boolean(), backend: Type.String(), detail: Type.String() }),
       memory: Type.Object({ ok: Type.Boolean(), rss_mb: Type.Number(), limit_mb: Type.Number() }),

@@ -176,7 +176,7 @@ export class VerifyHandlers {
     const answer = await verifier.verifyAnalyses(
       this.analyze(a, policy, memo),
       this.analyze(b, policy, memo),
-      threshold,
+      opts.threshold,
     );
     const result: VerifyResult = { ...answer, processing_time: seconds(t) };
     await results.set(key, orient(result, canonical));

@@ -21,7 +21,10 @@ for (const arg of process.argv.slice(2)) {
   tables[model] = rocTable(pairs, `LFW View 2, ${pairs.length} pairs (${scored} scored), face policy center`);
 }
 const body = Object.entries(tables)
-  .map(([model, t]) => `  '${model}': {\n    fittedOn: '${t.fittedOn}',\n    points: ${JSON.stringify(t.points)},\n  },`)
+  .map(
+    ([model, t]) =>
+      `  '${model}': {\n    fittedOn: '${t.fittedOn}',\n    points: ${JSON.stringify(t.points)},\n  },`,
+  )
   .join('\n');
 writeFileSync(
   new URL('../src/models/lfw-roc.ts', import.meta.url),

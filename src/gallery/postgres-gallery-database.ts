@@ -42,6 +42,8 @@ export interface PostgresGalleryOptions {
   statementTimeoutMs?: number;
   /** Delay before the listening connection tries again after losing the server. */
   reconnectDelayMs?: number;
+  /** Shown in pg_stat_activity (default: faceverify-gallery). */
+  applicationName?: string;
   onError?: (err: unknown) => void;
 }
 
@@ -124,6 +126,7 @@ export class PostgresGalleryDatabase implements GalleryDatabase, ChangeFeed {
       connectionTimeoutMillis: options.connectTimeoutMs ?? 3000,
       statement_timeout: options.statementTimeoutMs ?? 10_000,
       options: `-c search_path=${this.schema}`,
+      application_name: options.applicationName ?? 'faceverify-gallery',
     });
     // An idle connection the server drops emits here; without a handler it would crash the process.
     this.pool.on('error', (err) => options.onError?.(err));
@@ -216,6 +219,7 @@ export class PostgresGalleryDatabase implements GalleryDatabase, ChangeFeed {
     const client = new pg.Client({
       connectionString: this.options.databaseUrl,
       connectionTimeoutMillis: this.options.connectTimeoutMs ?? 3000,
+      application_name: this.options.applicationName ?? 'faceverify-gallery',
     });
     const lost = (err?: unknown): void => {
       if (err) this.options.onError?.(err);

@@ -84,7 +84,9 @@ function postgresHarness(): Harness {
       const store = createGalleryStore({
         ...base,
         databaseUrl: via.toString(),
-        postgres: { reconnectDelayMs: 50, connectTimeoutMs: 1000 },
+        // The listener waits 1 s before reconnecting, so the first searches after the outage run before
+        // its resync and must rely on the candidate check alone.
+        postgres: { reconnectDelayMs: 1000, connectTimeoutMs: 1000 },
       });
       stores.push(store);
       await store.open();
@@ -579,6 +581,7 @@ function conformance(makeHarness: () => Harness, serverBackend: boolean): void {
 
       await proxy.up();
       await until(async () => (await store.health()).ok);
+      expect((await store.health()).detail, 'not yet resynced').toContain('1 faces indexed');
       expect(await store.search({ gallery: 'g', modelId: MODEL, embedding: a, threshold: 0.9 })).toEqual([]);
       // The listening connection comes back and reloads, so the face enrolled meanwhile is found.
       await until(

@@ -261,8 +261,9 @@ export class PostgresGalleryDatabase implements GalleryDatabase, ChangeFeed {
 
   insertFace(f: NewFaceRow): Promise<{ face: FaceRow; created: boolean }> {
     return this.tx(async (c) => {
-      // Creating the gallery row first (or locking it) serialises enrols into one gallery, so the
-      // model check and the idempotency check see every earlier commit.
+      // The gallery row, created by the first enrol and never updated, is share-locked: enrols run
+      // side by side, while a gallery delete waits for them. Enrols with the same Idempotency-Key
+      // are serialised by an advisory lock on the key, so the second sees the first's face.
       await c.query(`INSERT INTO galleries VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING`, [
         f.gallery,
         f.modelId,
@@ -271,10 +272,15 @@ export class PostgresGalleryDatabase implements GalleryDatabase, ChangeFeed {
       ]);
       const gallery = (
         await c.query<{ model_id: string; dim: number }>(
-          `SELECT model_id, dim FROM galleries WHERE name = $1 FOR UPDATE`,
+          `SELECT model_id, dim FROM galleries WHERE name = $1 FOR SHARE`,
           [f.gallery],
         )
       ).rows[0];
+      if (f.idempotencyKey !== null) {
+        await c.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [
+          `faceverify-idempotency:${this.schema}:${f.gallery}:${f.idempotencyKey}`,
+        ]);
+      }
       if (f.idempotencyKey !== null) {
         const earlier = (
           await c.query<FaceRow>(

@@ -103,6 +103,18 @@ export class SqliteGalleryDatabase implements GalleryDatabase {
     this.db.pragma('foreign_keys = ON');
   }
 
+  private readonly statements = new Map<string, Database.Statement>();
+
+  /** Prepared once per SQL text (preparing costs more than running these small statements). */
+  private stmt(sql: string): Database.Statement {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
+
   /** Runs `fn` in the caller's tick, mapping SQLite's transient errors to UNAVAILABLE. */
   private run<T>(fn: () => T): Promise<T> {
     try {
@@ -121,11 +133,9 @@ export class SqliteGalleryDatabase implements GalleryDatabase {
     faceId: string | null,
     count: number | null,
   ): void {
-    this.db
-      .prepare(
-        `INSERT INTO audit_log (at, actor, action, gallery, subject, face_id, count) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(at, actor, action, gallery, subject, faceId, count);
+    this.stmt(
+      `INSERT INTO audit_log (at, actor, action, gallery, subject, face_id, count) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    ).run(at, actor, action, gallery, subject, faceId, count);
   }
 
   migrate(): Promise<void> {
@@ -135,13 +145,11 @@ export class SqliteGalleryDatabase implements GalleryDatabase {
           this.db.exec(
             `CREATE TABLE IF NOT EXISTS gallery_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`,
           );
-          const done = new Set(
-            this.db.prepare(`SELECT version FROM gallery_migrations`).pluck().all() as number[],
-          );
+          const done = new Set(this.stmt(`SELECT version FROM gallery_migrations`).pluck().all() as number[]);
           MIGRATIONS.forEach((sql, i) => {
             if (done.has(i + 1)) return;
             this.db.exec(sql);
-            this.db.prepare(`INSERT INTO gallery_migrations VALUES (?, ?)`).run(i + 1, Date.now());
+            this.stmt(`INSERT INTO gallery_migrations VALUES (?, ?)`).run(i + 1, Date.now());
           });
         })
         .immediate(),
@@ -152,49 +160,47 @@ export class SqliteGalleryDatabase implements GalleryDatabase {
     return this.run(() =>
       this.db
         .transaction(() => {
-          const gallery = this.db
-            .prepare(`SELECT model_id, dim FROM galleries WHERE name = ?`)
-            .get(f.gallery) as { model_id: string; dim: number } | undefined;
+          const gallery = this.stmt(`SELECT model_id, dim FROM galleries WHERE name = ?`).get(f.gallery) as
+            { model_id: string; dim: number } | undefined;
           if (f.idempotencyKey !== null && gallery) {
-            const earlier = this.db
-              .prepare(`SELECT ${FACE_COLUMNS} FROM faces WHERE gallery = ? AND idempotency_key = ?`)
-              .get(f.gallery, f.idempotencyKey) as FaceSqlRow | undefined;
+            const earlier = this.stmt(
+              `SELECT ${FACE_COLUMNS} FROM faces WHERE gallery = ? AND idempotency_key = ?`,
+            ).get(f.gallery, f.idempotencyKey) as FaceSqlRow | undefined;
             if (earlier) return { face: faceRow(earlier), created: false };
           }
           if (gallery && (gallery.model_id !== f.modelId || gallery.dim !== f.dim)) {
             throw modelMismatch(f.gallery, gallery.model_id, f.modelId);
           }
           if (!gallery) {
-            this.db
-              .prepare(`INSERT INTO galleries VALUES (?, ?, ?, ?)`)
-              .run(f.gallery, f.modelId, f.dim, f.createdAt);
+            this.stmt(`INSERT INTO galleries VALUES (?, ?, ?, ?)`).run(
+              f.gallery,
+              f.modelId,
+              f.dim,
+              f.createdAt,
+            );
           }
-          this.db
-            .prepare(
-              `INSERT INTO subjects (gallery, name, created_at, expires_at, consent_ref) VALUES (?, ?, ?, ?, ?)
+          this.stmt(
+            `INSERT INTO subjects (gallery, name, created_at, expires_at, consent_ref) VALUES (?, ?, ?, ?, ?)
                ON CONFLICT (gallery, name) DO UPDATE SET
                  expires_at = coalesce(excluded.expires_at, subjects.expires_at),
                  consent_ref = coalesce(excluded.consent_ref, subjects.consent_ref)`,
-            )
-            .run(f.gallery, f.subject, f.createdAt, f.expiresAt, f.consentRef);
-          this.db
-            .prepare(
-              `INSERT INTO faces (face_id, gallery, subject, model_id, dim, embedding, key_id, crop, face, idempotency_key, created_at)
+          ).run(f.gallery, f.subject, f.createdAt, f.expiresAt, f.consentRef);
+          this.stmt(
+            `INSERT INTO faces (face_id, gallery, subject, model_id, dim, embedding, key_id, crop, face, idempotency_key, created_at)
                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-            )
-            .run(
-              f.faceId,
-              f.gallery,
-              f.subject,
-              f.modelId,
-              f.dim,
-              f.embedding,
-              f.keyId,
-              f.crop,
-              f.faceJson,
-              f.idempotencyKey,
-              f.createdAt,
-            );
+          ).run(
+            f.faceId,
+            f.gallery,
+            f.subject,
+            f.modelId,
+            f.dim,
+            f.embedding,
+            f.keyId,
+            f.crop,
+            f.faceJson,
+            f.idempotencyKey,
+            f.createdAt,
+          );
           this.audit(f.createdAt, f.actor, 'enrol', f.gallery, f.subject, f.faceId, null);
           const face: FaceRow = {
             faceId: f.faceId,
@@ -214,7 +220,7 @@ export class SqliteGalleryDatabase implements GalleryDatabase {
   galleryModel(gallery: string): Promise<{ modelId: string; dim: number } | undefined> {
     return this.run(
       () =>
-        this.db.prepare(`SELECT model_id AS modelId, dim FROM galleries WHERE name = ?`).get(gallery) as
+        this.stmt(`SELECT model_id AS modelId, dim FROM galleries WHERE name = ?`).get(gallery) as
           { modelId: string; dim: number } | undefined,
     );
   }
@@ -222,31 +228,27 @@ export class SqliteGalleryDatabase implements GalleryDatabase {
   listGalleries(): Promise<(Omit<GalleryInfo, 'created_at'> & { createdAt: number })[]> {
     return this.run(
       () =>
-        this.db
-          .prepare(
-            `SELECT g.name AS gallery, g.model_id AS model, g.dim, g.created_at AS createdAt,
+        this.stmt(
+          `SELECT g.name AS gallery, g.model_id AS model, g.dim, g.created_at AS createdAt,
                (SELECT count(*) FROM subjects s WHERE s.gallery = g.name) AS subjects,
                (SELECT count(*) FROM faces f WHERE f.gallery = g.name) AS faces
              FROM galleries g ORDER BY g.name`,
-          )
-          .all() as (Omit<GalleryInfo, 'created_at'> & { createdAt: number })[],
+        ).all() as (Omit<GalleryInfo, 'created_at'> & { createdAt: number })[],
     );
   }
 
   private requireGallery(gallery: string): void {
-    if (!this.db.prepare(`SELECT 1 FROM galleries WHERE name = ?`).get(gallery)) {
+    if (!this.stmt(`SELECT 1 FROM galleries WHERE name = ?`).get(gallery)) {
       throw new FaceVerifyError('GALLERY_NOT_FOUND', `Gallery "${gallery}" not found`);
     }
   }
 
   private subjectRows(gallery: string, where: string, ...params: unknown[]): SubjectRow[] {
-    return this.db
-      .prepare(
-        `SELECT s.name AS subject, s.created_at AS createdAt, s.expires_at AS expiresAt, s.consent_ref AS consentRef,
+    return this.stmt(
+      `SELECT s.name AS subject, s.created_at AS createdAt, s.expires_at AS expiresAt, s.consent_ref AS consentRef,
            (SELECT count(*) FROM faces f WHERE f.gallery = s.gallery AND f.subject = s.name) AS faces
          FROM subjects s WHERE s.gallery = ? ${where}`,
-      )
-      .all(gallery, ...params) as SubjectRow[];
+    ).all(gallery, ...params) as SubjectRow[];
   }
 
   listSubjects(gallery: string, after: string | undefined, limit: number): Promise<SubjectRow[]> {
@@ -261,11 +263,9 @@ export class SqliteGalleryDatabase implements GalleryDatabase {
       this.requireGallery(gallery);
       const summary = this.subjectRows(gallery, `AND s.name = ?`, subject)[0];
       if (!summary) throw subjectNotFound(gallery, subject);
-      const faces = this.db
-        .prepare(
-          `SELECT ${FACE_COLUMNS} FROM faces WHERE gallery = ? AND subject = ? ORDER BY created_at, face_id`,
-        )
-        .all(gallery, subject) as FaceSqlRow[];
+      const faces = this.stmt(
+        `SELECT ${FACE_COLUMNS} FROM faces WHERE gallery = ? AND subject = ? ORDER BY created_at, face_id`,
+      ).all(gallery, subject) as FaceSqlRow[];
       return { summary, faces: faces.map(faceRow) };
     });
   }
@@ -285,7 +285,7 @@ export class SqliteGalleryDatabase implements GalleryDatabase {
         params.push(JSON.stringify(where.faceIds));
       }
       const sql = `SELECT ${TEMPLATE_COLUMNS} FROM faces ${clauses.length ? 'WHERE ' + clauses.join(' AND ') : ''} ORDER BY rowid`;
-      return this.db.prepare(sql).all(...params) as TemplateRow[];
+      return this.stmt(sql).all(...params) as TemplateRow[];
     });
   }
 
@@ -293,8 +293,7 @@ export class SqliteGalleryDatabase implements GalleryDatabase {
     return this.run(
       () =>
         new Set(
-          this.db
-            .prepare(`SELECT face_id FROM faces WHERE face_id IN (SELECT value FROM json_each(?))`)
+          this.stmt(`SELECT face_id FROM faces WHERE face_id IN (SELECT value FROM json_each(?))`)
             .pluck()
             .all(JSON.stringify(faceIds)) as string[],
         ),
@@ -306,8 +305,8 @@ export class SqliteGalleryDatabase implements GalleryDatabase {
       this.db
         .transaction(() => {
           this.requireGallery(gallery);
-          const faces = this.db.prepare(`DELETE FROM faces WHERE gallery = ?`).run(gallery).changes;
-          this.db.prepare(`DELETE FROM galleries WHERE name = ?`).run(gallery);
+          const faces = this.stmt(`DELETE FROM faces WHERE gallery = ?`).run(gallery).changes;
+          this.stmt(`DELETE FROM galleries WHERE name = ?`).run(gallery);
           this.audit(Date.now(), actor, 'delete', gallery, null, null, faces);
           return faces;
         })
@@ -320,12 +319,14 @@ export class SqliteGalleryDatabase implements GalleryDatabase {
       this.db
         .transaction(() => {
           this.requireGallery(gallery);
-          const faces = this.db
-            .prepare(`DELETE FROM faces WHERE gallery = ? AND subject = ?`)
-            .run(gallery, subject).changes;
-          const subjects = this.db
-            .prepare(`DELETE FROM subjects WHERE gallery = ? AND name = ?`)
-            .run(gallery, subject).changes;
+          const faces = this.stmt(`DELETE FROM faces WHERE gallery = ? AND subject = ?`).run(
+            gallery,
+            subject,
+          ).changes;
+          const subjects = this.stmt(`DELETE FROM subjects WHERE gallery = ? AND name = ?`).run(
+            gallery,
+            subject,
+          ).changes;
           if (subjects === 0) throw subjectNotFound(gallery, subject);
           this.audit(Date.now(), actor, 'delete', gallery, subject, null, faces);
           return faces;
@@ -339,21 +340,17 @@ export class SqliteGalleryDatabase implements GalleryDatabase {
       this.db
         .transaction(() => {
           this.requireGallery(gallery);
-          if (
-            !this.db.prepare(`SELECT 1 FROM subjects WHERE gallery = ? AND name = ?`).get(gallery, subject)
-          ) {
+          if (!this.stmt(`SELECT 1 FROM subjects WHERE gallery = ? AND name = ?`).get(gallery, subject)) {
             throw subjectNotFound(gallery, subject);
           }
-          const removed = this.db
-            .prepare(`DELETE FROM faces WHERE gallery = ? AND subject = ? AND face_id = ?`)
-            .run(gallery, subject, faceId).changes;
+          const removed = this.stmt(
+            `DELETE FROM faces WHERE gallery = ? AND subject = ? AND face_id = ?`,
+          ).run(gallery, subject, faceId).changes;
           if (removed === 0) throw new FaceVerifyError('FACE_NOT_FOUND', `Face ${faceId} not found`);
           // A subject is its faces: the last one gone, the subject (and its consent reference) goes.
-          this.db
-            .prepare(
-              `DELETE FROM subjects WHERE gallery = ? AND name = ? AND NOT EXISTS (SELECT 1 FROM faces WHERE gallery = ? AND subject = ?)`,
-            )
-            .run(gallery, subject, gallery, subject);
+          this.stmt(
+            `DELETE FROM subjects WHERE gallery = ? AND name = ? AND NOT EXISTS (SELECT 1 FROM faces WHERE gallery = ? AND subject = ?)`,
+          ).run(gallery, subject, gallery, subject);
           this.audit(Date.now(), actor, 'delete', gallery, subject, faceId, removed);
           return removed;
         })
@@ -365,16 +362,15 @@ export class SqliteGalleryDatabase implements GalleryDatabase {
     return this.run(() =>
       this.db
         .transaction(() => {
-          const due = this.db
-            .prepare(
-              `SELECT gallery, name AS subject FROM subjects WHERE expires_at IS NOT NULL AND expires_at <= ? ORDER BY gallery, name`,
-            )
-            .all(now) as { gallery: string; subject: string }[];
+          const due = this.stmt(
+            `SELECT gallery, name AS subject FROM subjects WHERE expires_at IS NOT NULL AND expires_at <= ? ORDER BY gallery, name`,
+          ).all(now) as { gallery: string; subject: string }[];
           return due.map(({ gallery, subject }) => {
-            const faces = this.db
-              .prepare(`DELETE FROM faces WHERE gallery = ? AND subject = ?`)
-              .run(gallery, subject).changes;
-            this.db.prepare(`DELETE FROM subjects WHERE gallery = ? AND name = ?`).run(gallery, subject);
+            const faces = this.stmt(`DELETE FROM faces WHERE gallery = ? AND subject = ?`).run(
+              gallery,
+              subject,
+            ).changes;
+            this.stmt(`DELETE FROM subjects WHERE gallery = ? AND name = ?`).run(gallery, subject);
             this.audit(now, actor, 'expire', gallery, subject, null, faces);
             return { gallery, subject, faces };
           });
@@ -389,9 +385,9 @@ export class SqliteGalleryDatabase implements GalleryDatabase {
 
   readAudit(q: Required<Pick<AuditQuery, 'after' | 'limit'>> & AuditQuery): Promise<AuditEntry[]> {
     return this.run(() => {
-      const rows = this.db
-        .prepare(`SELECT * FROM audit_log WHERE id > ? AND (? IS NULL OR gallery = ?) ORDER BY id LIMIT ?`)
-        .all(q.after, q.gallery ?? null, q.gallery ?? null, q.limit) as AuditRow[];
+      const rows = this.stmt(
+        `SELECT * FROM audit_log WHERE id > ? AND (? IS NULL OR gallery = ?) ORDER BY id LIMIT ?`,
+      ).all(q.after, q.gallery ?? null, q.gallery ?? null, q.limit) as AuditRow[];
       return rows.map(auditEntry);
     });
   }
@@ -399,11 +395,9 @@ export class SqliteGalleryDatabase implements GalleryDatabase {
   facesNotSealedWith(keyId: string, limit: number): Promise<SealedFaceRow[]> {
     return this.run(
       () =>
-        this.db
-          .prepare(
-            `SELECT ${TEMPLATE_COLUMNS}, crop FROM faces WHERE key_id IS NULL OR key_id <> ? ORDER BY rowid LIMIT ?`,
-          )
-          .all(keyId, limit) as SealedFaceRow[],
+        this.stmt(
+          `SELECT ${TEMPLATE_COLUMNS}, crop FROM faces WHERE key_id IS NULL OR key_id <> ? ORDER BY rowid LIMIT ?`,
+        ).all(keyId, limit) as SealedFaceRow[],
     );
   }
 
@@ -414,14 +408,14 @@ export class SqliteGalleryDatabase implements GalleryDatabase {
   ): Promise<boolean> {
     return this.run(
       () =>
-        this.db
-          .prepare(`UPDATE faces SET key_id = ?, embedding = ?, crop = ? WHERE face_id = ? AND key_id IS ?`)
-          .run(next.keyId, next.embedding, next.crop, faceId, fromKeyId).changes === 1,
+        this.stmt(
+          `UPDATE faces SET key_id = ?, embedding = ?, crop = ? WHERE face_id = ? AND key_id IS ?`,
+        ).run(next.keyId, next.embedding, next.crop, faceId, fromKeyId).changes === 1,
     );
   }
 
   ping(): Promise<void> {
-    return this.run(() => void this.db.prepare('SELECT 1').get());
+    return this.run(() => void this.stmt('SELECT 1').get());
   }
 
   close(): Promise<void> {

@@ -91,6 +91,8 @@ export interface GalleryDatabase {
     subject?: string;
     faceIds?: readonly string[];
   }): Promise<TemplateRow[]>;
+  /** A face's stored crop (null: none kept), or undefined for an unknown face. */
+  crop(faceId: string): Promise<{ crop: Uint8Array | null; keyId: string | null } | undefined>;
   /** Which of these faces still exist. */
   existingFaceIds(faceIds: readonly string[]): Promise<Set<string>>;
   deleteGallery(gallery: string, actor: Actor): Promise<number>;

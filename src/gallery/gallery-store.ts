@@ -145,6 +145,8 @@ export interface GalleryStore {
   getSubject(gallery: string, subject: string): Promise<SubjectDetail>;
   /** The subject's templates (for verify against a subject); audited as 'verify' when actor is given. */
   subjectTemplates(gallery: string, subject: string, actor?: Actor): Promise<Template[]>;
+  /** The face's aligned crop, if crops are retained (for re-embedding with another model). */
+  faceCrop(faceId: string): Promise<Uint8Array | undefined>;
   /** Best face per subject, best first; `[]` = nobody in the gallery is that close. */
   search(input: SearchInput): Promise<SearchMatch[]>;
   /** Hard deletes; each answers the number of faces removed. */

@@ -269,6 +269,15 @@ export class IndexedGalleryStore implements GalleryStore {
     }));
   }
 
+  async faceCrop(faceId: string): Promise<Uint8Array | undefined> {
+    const row = await this.db.crop(faceId);
+    if (!row) throw new FaceVerifyError('FACE_NOT_FOUND', `Face ${faceId} not found`);
+    if (row.crop === null) return undefined;
+    const crop = this.unseal(row.keyId, row.crop, `crop:${faceId}`);
+    // A plain Uint8Array view (the drivers and node:crypto hand out Buffers).
+    return new Uint8Array(crop.buffer, crop.byteOffset, crop.byteLength);
+  }
+
   async search(input: SearchInput): Promise<SearchMatch[]> {
     const entry = this.indexes.get(input.gallery);
     if (!entry) {

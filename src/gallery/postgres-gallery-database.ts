@@ -411,6 +411,16 @@ export class PostgresGalleryDatabase implements GalleryDatabase, ChangeFeed {
     );
   }
 
+  async crop(faceId: string): Promise<{ crop: Uint8Array | null; keyId: string | null } | undefined> {
+    if (!/^[0-9a-f-]{36}$/i.test(faceId)) return undefined;
+    return (
+      await this.query<{ crop: Uint8Array | null; keyId: string | null }>(
+        `SELECT crop, key_id AS "keyId" FROM faces WHERE face_id = $1`,
+        [faceId],
+      )
+    )[0];
+  }
+
   async existingFaceIds(faceIds: readonly string[]): Promise<Set<string>> {
     const rows = await this.query<{ id: string }>(
       `SELECT face_id::text AS id FROM faces WHERE face_id = ANY($1::uuid[])`,

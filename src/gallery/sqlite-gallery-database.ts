@@ -289,6 +289,14 @@ export class SqliteGalleryDatabase implements GalleryDatabase {
     });
   }
 
+  crop(faceId: string): Promise<{ crop: Uint8Array | null; keyId: string | null } | undefined> {
+    return this.run(
+      () =>
+        this.stmt(`SELECT crop, key_id AS keyId FROM faces WHERE face_id = ?`).get(faceId) as
+          { crop: Uint8Array | null; keyId: string | null } | undefined,
+    );
+  }
+
   existingFaceIds(faceIds: readonly string[]): Promise<Set<string>> {
     return this.run(
       () =>

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FaceVerifyError } from '../../../src/errors.js';
@@ -26,6 +27,8 @@ const CHILD = fileURLToPath(new URL('./enrol-child.ts', import.meta.url));
 interface Harness {
   /** A store on this test's database (same data for every call); closed after the test. */
   open(options?: Omit<CreateGalleryStoreOptions, 'dataDir'>): Promise<GalleryStore>;
+  /** The embedding column of a face as stored, read behind the store's back. */
+  storedEmbedding(faceId: string): Promise<Uint8Array>;
   /** Options a child process passes to createGalleryStore to reach the same data. */
   childOptions: Record<string, string>;
   /**
@@ -45,6 +48,17 @@ function sqliteHarness(): Harness {
       stores.push(store);
       await store.open();
       return store;
+    },
+    storedEmbedding(faceId) {
+      const db = new Database(join(dir, 'galleries.sqlite'), { readonly: true });
+      try {
+        const row = db.prepare('SELECT embedding FROM faces WHERE face_id = ?').get(faceId) as {
+          embedding: Uint8Array;
+        };
+        return Promise.resolve(row.embedding);
+      } finally {
+        db.close();
+      }
     },
     childOptions: { dataDir: dir },
     async cleanup() {
@@ -69,6 +83,19 @@ function postgresHarness(): Harness {
       stores.push(store);
       await store.open();
       return store;
+    },
+    async storedEmbedding(faceId) {
+      const admin = new pg.Client({ connectionString: POSTGRES_URL });
+      await admin.connect();
+      try {
+        const { rows } = await admin.query<{ embedding: Uint8Array }>(
+          `SELECT embedding FROM ${schema}.faces WHERE face_id = $1`,
+          [faceId],
+        );
+        return rows[0]?.embedding ?? new Uint8Array();
+      } finally {
+        await admin.end();
+      }
     },
     childOptions: { databaseUrl: POSTGRES_URL, schema, dataDir: '' },
     async openBehindProxy() {
@@ -419,19 +446,36 @@ function conformance(makeHarness: () => Harness, serverBackend: boolean): void {
     const crop = new Uint8Array(112 * 112 * 3).fill(7);
     let store = await harness.open({ cipher: new TemplateCipher([k1]), retainCrops: true });
     const plainStore = await harness.open({});
+    const sealed = await store.enrol({
+      gallery: 'g',
+      subject: 's',
+      modelId: MODEL,
+      embedding: a,
+      face,
+      crop,
+      actor: 'cli',
+    });
+    expect(sealed.has_crop).toBe(true);
+    expect(await store.faceCrop(sealed.face_id)).toEqual(crop);
+    const plain = await plainStore.enrol({
+      gallery: 'p',
+      subject: 's',
+      modelId: MODEL,
+      embedding: a,
+      face,
+      crop,
+      actor: 'cli',
+    });
+    expect(plain.has_crop, 'crops only kept when asked').toBe(false);
+    expect(await plainStore.faceCrop(plain.face_id)).toBeUndefined();
+    const asFloats = (b: Uint8Array): number[] => [...new Float32Array(Uint8Array.from(b).buffer)];
+    expect(asFloats(await harness.storedEmbedding(plain.face_id)), 'plain: raw float32').toEqual([...a]);
+    const stored = await harness.storedEmbedding(sealed.face_id);
+    expect(stored.byteLength).toBe(12 + 16 + DIM * 4);
     expect(
-      (
-        await store.enrol({
-          gallery: 'g',
-          subject: 's',
-          modelId: MODEL,
-          embedding: a,
-          face,
-          crop,
-          actor: 'cli',
-        })
-      ).has_crop,
-    ).toBe(true);
+      Buffer.from(stored).includes(Buffer.from(a.buffer).subarray(0, 16)),
+      'no plain floats at rest',
+    ).toBe(false);
     await plainStore.close();
     // Without the key the template cannot be read: a typed error, not a vector of noise.
     expect((await rejection(harness.open({}))).code).toBe('TEMPLATE_UNREADABLE');
@@ -444,12 +488,15 @@ function conformance(makeHarness: () => Harness, serverBackend: boolean): void {
     // Rotation: k2 first seals new faces; k1 still opens the old one; reencrypt moves it to k2.
     store = await harness.open({ cipher: new TemplateCipher([k2, k1]), retainCrops: true });
     await store.enrol({ gallery: 'g', subject: 't', modelId: MODEL, embedding: b, face, actor: 'cli' });
-    expect(await store.reencrypt()).toBe(1);
+    // The k1 face and the plain one are re-sealed with k2.
+    expect(await store.reencrypt()).toBe(2);
     expect(await store.reencrypt()).toBe(0);
     await store.close();
     store = await harness.open({ cipher: new TemplateCipher([k2]) });
     const [template] = await store.subjectTemplates('g', 's');
     expect([...(template?.embedding ?? [])]).toEqual([...a]);
+    expect((await store.subjectTemplates('p', 's'))[0]?.embedding).toEqual(a);
+    expect(await store.faceCrop(sealed.face_id)).toEqual(crop);
     expect(
       (await store.search({ gallery: 'g', modelId: MODEL, embedding: b, threshold: 0.9 }))[0]?.subject,
     ).toBe('t');
@@ -605,7 +652,6 @@ describe('GalleryStore conformance: SQLite', () => {
     const { SqliteGalleryDatabase } = await import('../../../src/gallery/sqlite-gallery-database.js');
     const store = new IndexedGalleryStore(new SqliteGalleryDatabase({ dataDir: dir, busyTimeoutMs: 50 }));
     await store.open();
-    const Database = (await import('better-sqlite3')).default;
     const other = new Database(join(dir, 'galleries.sqlite'));
     const [a] = vectors(11, 1) as [Float32Array];
     try {

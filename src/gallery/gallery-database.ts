@@ -9,6 +9,7 @@
  * throw GALLERY_NOT_FOUND / SUBJECT_NOT_FOUND / FACE_NOT_FOUND; an unreachable or locked database
  * throws UNAVAILABLE.
  */
+import { FaceVerifyError } from '../errors.js';
 import type { Actor, AuditAction, AuditEntry, AuditQuery, GalleryInfo } from './gallery-store.js';
 
 export interface NewFaceRow {
@@ -147,4 +148,16 @@ export function auditEntry(r: AuditRow): AuditEntry {
     face_id: r.face_id,
     count: r.count === null ? null : Number(r.count),
   };
+}
+
+export function modelMismatch(gallery: string, galleryModel: string, requested: string): FaceVerifyError {
+  return new FaceVerifyError(
+    'MODEL_MISMATCH',
+    `Gallery "${gallery}" holds templates of ${galleryModel}, not ${requested}; enrol into another gallery or re-enrol this one`,
+    { gallery, gallery_model: galleryModel, model: requested },
+  );
+}
+
+export function subjectNotFound(gallery: string, subject: string): FaceVerifyError {
+  return new FaceVerifyError('SUBJECT_NOT_FOUND', `Subject "${subject}" not found in gallery "${gallery}"`);
 }

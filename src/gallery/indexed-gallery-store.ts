@@ -13,6 +13,7 @@
 import { randomUUID } from 'node:crypto';
 import { FaceVerifyError } from '../errors.js';
 import type { FaceRow, GalleryChange, GalleryDatabase, SubjectRow, TemplateRow } from './gallery-database.js';
+import { modelMismatch } from './gallery-database.js';
 import type {
   Actor,
   AuditEntry,
@@ -287,11 +288,12 @@ export class IndexedGalleryStore implements GalleryStore {
       }
     }
     const model = entry?.modelId ?? (await this.db.galleryModel(input.gallery))?.modelId;
-    if (model !== undefined && model !== input.modelId) {
+    if (model !== undefined && model !== input.modelId)
+      throw modelMismatch(input.gallery, model, input.modelId);
+    if (entry && input.embedding.length !== entry.index.dim) {
       throw new FaceVerifyError(
-        'MODEL_MISMATCH',
-        `Gallery "${input.gallery}" holds templates of ${model}, not ${input.modelId}`,
-        { gallery: input.gallery, gallery_model: model, model: input.modelId },
+        'INVALID_INPUT',
+        `The embedding has ${input.embedding.length} values; gallery "${input.gallery}" holds ${entry.index.dim}`,
       );
     }
     let matches: SearchMatch[] = [];
@@ -405,7 +407,8 @@ export class IndexedGalleryStore implements GalleryStore {
     }
   }
 
-  close(): Promise<void> {
-    return this.db.close();
+  async close(): Promise<void> {
+    await this.applying;
+    await this.db.close();
   }
 }

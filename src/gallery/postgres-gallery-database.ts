@@ -26,9 +26,8 @@ import type {
   SubjectRow,
   TemplateRow,
 } from './gallery-database.js';
-import { auditEntry } from './gallery-database.js';
+import { auditEntry, modelMismatch, subjectNotFound } from './gallery-database.js';
 import type { Actor, AuditEntry, AuditQuery, GalleryInfo } from './gallery-store.js';
-import { modelMismatch, subjectNotFound } from './sqlite-gallery-database.js';
 
 export interface PostgresGalleryOptions {
   /** postgres://user:password@host:port/database */

@@ -21,7 +21,7 @@ import type {
   SubjectRow,
   TemplateRow,
 } from './gallery-database.js';
-import { auditEntry } from './gallery-database.js';
+import { auditEntry, modelMismatch, subjectNotFound } from './gallery-database.js';
 import type { Actor, AuditEntry, AuditQuery, GalleryInfo } from './gallery-store.js';
 
 export interface SqliteGalleryOptions {
@@ -430,16 +430,4 @@ export class SqliteGalleryDatabase implements GalleryDatabase {
     if (this.db.open) this.db.close();
     return Promise.resolve();
   }
-}
-
-export function modelMismatch(gallery: string, galleryModel: string, requested: string): FaceVerifyError {
-  return new FaceVerifyError(
-    'MODEL_MISMATCH',
-    `Gallery "${gallery}" holds templates of ${galleryModel}, not ${requested}; enrol into another gallery or re-enrol this one`,
-    { gallery, gallery_model: galleryModel, model: requested },
-  );
-}
-
-export function subjectNotFound(gallery: string, subject: string): FaceVerifyError {
-  return new FaceVerifyError('SUBJECT_NOT_FOUND', `Subject "${subject}" not found in gallery "${gallery}"`);
 }

@@ -271,6 +271,13 @@ function conformance(makeHarness: () => Harness, serverBackend: boolean): void {
         )
       ).code,
     ).toBe('INVALID_INPUT');
+    expect(
+      (
+        await rejection(
+          store.search({ gallery: 'g', modelId: MODEL, embedding: new Float32Array(128), threshold: 0 }),
+        )
+      ).code,
+    ).toBe('INVALID_INPUT');
     expect((await store.getSubject('g', 's')).faces).toBe(1);
   });
 

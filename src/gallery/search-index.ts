@@ -7,8 +7,9 @@
  * are unit length (the embedder's output; `add` re-normalises anyway), so a dot product is the cosine
  * similarity.
  *
- * The pass is a dot-product loop unrolled by four with four independent accumulators, which lets V8
- * keep the loads and multiply-adds in flight; figures in docs/identities.md. Results keep one entry
+ * The pass scores two rows at a time, each dot product unrolled by four with four independent
+ * accumulators: the probe's values are loaded once for both rows and the adds do not wait on each
+ * other (faster than one row unrolled by four, or four rows at once; figures in docs/identities.md). Results keep one entry
  * per subject (its best face), at or above the threshold, best first, at most `limit`.
  *
  * Pure: no I/O, no clock. The store keeps one per gallery (src/gallery/indexed-gallery-store.ts).
@@ -122,33 +123,57 @@ export class SearchIndex {
     if (probe.length !== dim) throw new RangeError(`probe has ${probe.length} values, the index ${dim}`);
     const n = this.faceIds.length;
     const data = this.data;
-    const best = new Map<string, number>(); // subject → slot of its best face so far
     const scores = new Float32Array(n);
     const tail = dim - (dim % 4);
-    for (let i = 0; i < n; i++) {
-      const base = i * dim;
+    let i = 0;
+    // Two rows per pass share each probe load; four accumulators per row keep the adds independent.
+    for (; i + 1 < n; i += 2) {
+      const b = i * dim;
+      const c = b + dim;
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let t0 = 0;
+      let t1 = 0;
+      let t2 = 0;
+      let t3 = 0;
       let j = 0;
       for (; j < tail; j += 4) {
-        s0 += (data[base + j] as number) * (probe[j] as number);
-        s1 += (data[base + j + 1] as number) * (probe[j + 1] as number);
-        s2 += (data[base + j + 2] as number) * (probe[j + 2] as number);
-        s3 += (data[base + j + 3] as number) * (probe[j + 3] as number);
+        const p0 = probe[j] as number;
+        const p1 = probe[j + 1] as number;
+        const p2 = probe[j + 2] as number;
+        const p3 = probe[j + 3] as number;
+        s0 += (data[b + j] as number) * p0;
+        s1 += (data[b + j + 1] as number) * p1;
+        s2 += (data[b + j + 2] as number) * p2;
+        s3 += (data[b + j + 3] as number) * p3;
+        t0 += (data[c + j] as number) * p0;
+        t1 += (data[c + j + 1] as number) * p1;
+        t2 += (data[c + j + 2] as number) * p2;
+        t3 += (data[c + j + 3] as number) * p3;
       }
-      for (; j < dim; j++) s0 += (data[base + j] as number) * (probe[j] as number);
+      for (; j < dim; j++) {
+        s0 += (data[b + j] as number) * (probe[j] as number);
+        t0 += (data[c + j] as number) * (probe[j] as number);
+      }
       scores[i] = s0 + s1 + s2 + s3;
+      scores[i + 1] = t0 + t1 + t2 + t3;
+    }
+    if (i < n) {
+      let s = 0;
+      for (let j = 0; j < dim; j++) s += (data[i * dim + j] as number) * (probe[j] as number);
+      scores[i] = s;
     }
     const exclude = options.exclude;
-    for (let i = 0; i < n; i++) {
-      const score = scores[i] as number;
+    const best = new Map<string, number>(); // subject → slot of its best face so far
+    for (let k = 0; k < n; k++) {
+      const score = scores[k] as number;
       if (score < options.threshold) continue;
-      if (exclude && exclude.has(this.faceIds[i] as string)) continue;
-      const subject = this.subjects[i] as string;
+      if (exclude && exclude.has(this.faceIds[k] as string)) continue;
+      const subject = this.subjects[k] as string;
       const held = best.get(subject);
-      if (held === undefined || score > (scores[held] as number)) best.set(subject, i);
+      if (held === undefined || score > (scores[held] as number)) best.set(subject, k);
     }
     return [...best.values()]
       .sort((a, b) => (scores[b] as number) - (scores[a] as number) || a - b)

@@ -57,7 +57,12 @@ describe('SearchIndex', () => {
     expect(removedSubjects.reduce((n, s) => n + index.removeSubject(s), 0)).toBe(subjectFaces);
     faces = faces.filter((f, i) => i % 3 !== 0 && !removedSubjects.includes(f.subject));
     expect(index.size).toBe(faces.length);
+    // Both parities of the size: the scan takes rows two at a time and the last one alone.
     for (let q = 0; q < 20; q++) {
+      if (q === 10) {
+        const dropped = faces.pop() as Face;
+        expect(index.remove(dropped.id)).toBe(true);
+      }
       // Half the probes are near an enrolled face, so thresholds keep some matches.
       const target = faces[Math.floor(random() * faces.length)] as Face;
       const probe =

@@ -10,6 +10,7 @@
  *    decrypting and indexing every template), median of 3, per backend.
  *
  *   node --expose-gc --import tsx bench/gallery-search.ts [--probes 50] [--restart-faces 100000] [--skip-1m]
+ *     [--only search|enrol|restart] [--backends sqlite,postgres] [--fill-concurrency 32]
  *
  * Writes bench/results/gallery-search.json. PostgreSQL: POSTGRES_TEST_URL or
  * postgres://postgres@127.0.0.1:5432/postgres.
@@ -34,6 +35,11 @@ const MODEL = 'mobilefacenet@d8ba40c0127f';
 const probes = numberArg('probes', 50);
 const restartFaces = numberArg('restart-faces', 100_000);
 const sizes = process.argv.includes('--skip-1m') ? [10_000, 100_000] : [10_000, 100_000, 1_000_000];
+const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
+const backendsArg = process.argv.includes('--backends')
+  ? (process.argv[process.argv.indexOf('--backends') + 1] ?? '')
+  : 'sqlite,postgres';
+const fillConcurrency = numberArg('fill-concurrency', 32);
 const POSTGRES_URL = process.env.POSTGRES_TEST_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => undefined);
 
@@ -183,7 +189,7 @@ async function restartBench(make: () => Backend, cipher: TemplateCipher | undefi
   const store = createGalleryStore(options);
   await store.open();
   try {
-    const fillPerS = await enrolMany(store, restartFaces, 8, 3);
+    const fillPerS = await enrolMany(store, restartFaces, fillConcurrency, 3);
     await store.close();
     const opens: number[] = [];
     for (let k = 0; k < 3; k++) {
@@ -207,14 +213,22 @@ async function restartBench(make: () => Backend, cipher: TemplateCipher | undefi
 }
 
 const cipher = new TemplateCipher([{ id: 'bench', key: randomBytes(32) }]);
-const search = sizes.map(searchBench);
+const makers = (
+  [
+    ['sqlite', sqliteBackend],
+    ['postgres', postgresBackend],
+  ] as const
+)
+  .filter(([name]) => backendsArg.includes(name))
+  .map(([, make]) => make);
+const search = only === undefined || only === 'search' ? sizes.map(searchBench) : [];
 for (const s of search) {
   console.log(
     `search ${s.faces}: median ${s.search_ms.median} ms (p90 ${s.search_ms.p90}, min ${s.search_ms.min}); plain loop ${s.plain_loop_ms.median} ms; no threshold ${s.search_ms_without_threshold.median} ms; index ${s.index_mb} MB`,
   );
 }
 const enrol = [];
-for (const make of [sqliteBackend, postgresBackend]) {
+for (const make of only === undefined || only === 'enrol' ? makers : []) {
   for (const c of [undefined, cipher]) {
     const r = await storeBench(make, c);
     enrol.push(r);
@@ -224,7 +238,7 @@ for (const make of [sqliteBackend, postgresBackend]) {
   }
 }
 const restart = [];
-for (const make of [sqliteBackend, postgresBackend]) {
+for (const make of only === undefined || only === 'restart' ? makers : []) {
   const r = await restartBench(make, cipher);
   restart.push(r);
   console.log(
@@ -240,4 +254,7 @@ const out = {
   enrol,
   restart,
 };
-writeFileSync(new URL('results/gallery-search.json', import.meta.url), `${JSON.stringify(out, null, 2)}\n`);
+writeFileSync(
+  new URL(`results/gallery-search${only ? `-${only}` : ''}.json`, import.meta.url),
+  `${JSON.stringify(out, null, 2)}\n`,
+);

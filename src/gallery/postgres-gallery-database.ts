@@ -84,8 +84,9 @@ function isConnectionError(err: unknown): boolean {
   );
 }
 
-function translate(err: unknown): unknown {
+function translate(err: unknown): Error {
   if (isFaceVerifyError(err)) return err;
+  if (!(err instanceof Error)) return new Error(String(err));
   if (isConnectionError(err) || (err as { code?: unknown }).code === '57014') {
     return new FaceVerifyError('UNAVAILABLE', 'The gallery database is unavailable', undefined, {
       cause: err,

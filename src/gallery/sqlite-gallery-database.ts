@@ -78,8 +78,9 @@ function faceRow(r: FaceSqlRow): FaceRow {
 }
 
 /** SQLITE_BUSY/LOCKED (another process holds the lock too long), I/O and full-disk errors. */
-function translate(err: unknown): unknown {
+function translate(err: unknown): Error {
   if (isFaceVerifyError(err)) return err;
+  if (!(err instanceof Error)) return new Error(String(err));
   const code = (err as { code?: unknown }).code;
   if (typeof code === 'string' && /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|READONLY)/.test(code)) {
     return new FaceVerifyError('UNAVAILABLE', 'The gallery database is busy or unavailable', undefined, {
@@ -278,8 +279,14 @@ export class SqliteGalleryDatabase implements GalleryDatabase {
     return this.run(() => {
       const clauses: string[] = [];
       const params: unknown[] = [];
-      if (where.gallery !== undefined) (clauses.push('gallery = ?'), params.push(where.gallery));
-      if (where.subject !== undefined) (clauses.push('subject = ?'), params.push(where.subject));
+      if (where.gallery !== undefined) {
+        clauses.push('gallery = ?');
+        params.push(where.gallery);
+      }
+      if (where.subject !== undefined) {
+        clauses.push('subject = ?');
+        params.push(where.subject);
+      }
       if (where.faceIds !== undefined) {
         clauses.push(`face_id IN (SELECT value FROM json_each(?))`);
         params.push(JSON.stringify(where.faceIds));

@@ -329,7 +329,7 @@ function conformance(makeHarness: () => Harness, serverBackend: boolean): void {
   it('deletes faces, subjects and galleries, answering how many faces went', async () => {
     // Wrong if it fails: a deleted person could still be found, or the API would report wrong counts.
     const store = await setup().open();
-    const vs = vectors(5, 5) as Float32Array[];
+    const vs = vectors(5, 5);
     const enrol = (subject: string, i: number, gallery = 'g') =>
       store.enrol({
         gallery,
@@ -360,7 +360,7 @@ function conformance(makeHarness: () => Harness, serverBackend: boolean): void {
     const harness = setup();
     let now = Date.UTC(2026, 0, 1);
     const store = await harness.open({ retentionDays: 30, now: () => now });
-    const vs = vectors(6, 3) as Float32Array[];
+    const vs = vectors(6, 3);
     await store.enrol({
       gallery: 'g',
       subject: 'default',
@@ -512,7 +512,7 @@ function conformance(makeHarness: () => Harness, serverBackend: boolean): void {
   it('loses nothing under concurrent enrol, delete and search', async () => {
     // Wrong if it fails: a race between writers and the in-memory index would drop or resurrect faces.
     const store = await setup().open();
-    const vs = vectors(9, 40) as Float32Array[];
+    const vs = vectors(9, 40);
     const enrol = (i: number) =>
       store.enrol({
         gallery: 'g',

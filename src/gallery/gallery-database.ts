@@ -12,7 +12,8 @@
 import { FaceVerifyError } from '../errors.js';
 import type { Actor, AuditAction, AuditEntry, AuditQuery, GalleryInfo } from './gallery-store.js';
 
-export interface NewFaceRow {
+/** A face's template as stored: raw float32 bytes, or sealed by the key `keyId`. */
+export interface TemplateRow {
   faceId: string;
   gallery: string;
   subject: string;
@@ -20,6 +21,9 @@ export interface NewFaceRow {
   dim: number;
   embedding: Uint8Array;
   keyId: string | null;
+}
+
+export interface NewFaceRow extends TemplateRow {
   crop: Uint8Array | null;
   faceJson: string;
   createdAt: number;
@@ -38,16 +42,6 @@ export interface FaceRow {
   faceJson: string;
   createdAt: number;
   hasCrop: boolean;
-}
-
-export interface TemplateRow {
-  faceId: string;
-  gallery: string;
-  subject: string;
-  modelId: string;
-  dim: number;
-  embedding: Uint8Array;
-  keyId: string | null;
 }
 
 export interface SealedFaceRow extends TemplateRow {
@@ -92,6 +86,8 @@ export interface GalleryDatabase {
     subject?: string;
     faceIds?: readonly string[];
   }): Promise<TemplateRow[]>;
+  /** Every template, in face-id order, `limit` at a time after `afterFaceId` (loading indexes). */
+  templatePage(afterFaceId: string | null, limit: number): Promise<TemplateRow[]>;
   /** A face's stored crop (null: none kept), or undefined for an unknown face. */
   crop(faceId: string): Promise<{ crop: Uint8Array | null; keyId: string | null } | undefined>;
   /** Which of these faces still exist. */

@@ -43,6 +43,8 @@ export interface GalleryStoreOptions {
   retainCrops?: boolean;
   /** Days a new subject is kept when enrol gives no expiresAt (GALLERY_RETENTION_DAYS; 0 = forever). */
   retentionDays?: number;
+  /** Templates read per query when loading the indexes. */
+  loadPageSize?: number;
   /** The clock (tests of expiry pass their own). */
   now?: () => number;
   onError?: (err: unknown) => void;
@@ -50,6 +52,7 @@ export interface GalleryStoreOptions {
 
 const MAX_PAGE = 1000;
 const RESEAL_BATCH = 500;
+const LOAD_PAGE = 5000;
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
@@ -121,7 +124,17 @@ export class IndexedGalleryStore implements GalleryStore {
 
   private async reload(): Promise<void> {
     const next = new Map<string, { modelId: string; index: SearchIndex }>();
-    for (const row of await this.db.templates({})) this.addTo(next, row);
+    // Page by page: one query for a large database would hold every row in memory at once and can
+    // outlast the statement timeout.
+    const pageSize = this.options.loadPageSize ?? LOAD_PAGE;
+    let after: string | null = null;
+    for (;;) {
+      const rows: TemplateRow[] = await this.db.templatePage(after, pageSize);
+      for (const row of rows) this.addTo(next, row);
+      const last = rows.at(-1);
+      if (!last || rows.length < pageSize) break;
+      after = last.faceId;
+    }
     this.indexes = next;
   }
 
@@ -205,7 +218,7 @@ export class IndexedGalleryStore implements GalleryStore {
     const embedding = this.seal(floatBytes(input.embedding), `embedding:${faceId}`);
     const crop =
       this.options.retainCrops && input.crop ? this.seal(input.crop, `crop:${faceId}`).bytes : null;
-    const { face, created } = await this.db.insertFace({
+    const template: TemplateRow = {
       faceId,
       gallery: input.gallery,
       subject: input.subject,
@@ -213,6 +226,9 @@ export class IndexedGalleryStore implements GalleryStore {
       dim,
       embedding: embedding.bytes,
       keyId: embedding.keyId,
+    };
+    const { face, created } = await this.db.insertFace({
+      ...template,
       crop,
       faceJson: JSON.stringify(input.face),
       createdAt,
@@ -221,17 +237,7 @@ export class IndexedGalleryStore implements GalleryStore {
       idempotencyKey: input.idempotencyKey ?? null,
       actor: input.actor,
     });
-    if (created) {
-      this.addTo(this.indexes, {
-        faceId,
-        gallery: input.gallery,
-        subject: input.subject,
-        modelId: input.modelId,
-        dim,
-        embedding: embedding.bytes,
-        keyId: embedding.keyId,
-      });
-    }
+    if (created) this.addTo(this.indexes, template);
     return { ...faceRecord(face), created };
   }
 

@@ -411,6 +411,13 @@ export class PostgresGalleryDatabase implements GalleryDatabase, ChangeFeed {
     );
   }
 
+  templatePage(afterFaceId: string | null, limit: number): Promise<TemplateRow[]> {
+    return this.query<TemplateRow>(
+      `SELECT ${TEMPLATE_COLUMNS} FROM faces WHERE $1::uuid IS NULL OR face_id > $1::uuid ORDER BY face_id LIMIT $2`,
+      [afterFaceId, limit],
+    );
+  }
+
   async crop(faceId: string): Promise<{ crop: Uint8Array | null; keyId: string | null } | undefined> {
     if (!/^[0-9a-f-]{36}$/i.test(faceId)) return undefined;
     return (

@@ -296,6 +296,16 @@ export class SqliteGalleryDatabase implements GalleryDatabase {
     });
   }
 
+  templatePage(afterFaceId: string | null, limit: number): Promise<TemplateRow[]> {
+    return this.run(
+      () =>
+        this.stmt(`SELECT ${TEMPLATE_COLUMNS} FROM faces WHERE face_id > ? ORDER BY face_id LIMIT ?`).all(
+          afterFaceId ?? '',
+          limit,
+        ) as TemplateRow[],
+    );
+  }
+
   crop(faceId: string): Promise<{ crop: Uint8Array | null; keyId: string | null } | undefined> {
     return this.run(
       () =>

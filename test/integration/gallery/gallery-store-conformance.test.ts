@@ -10,13 +10,13 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FaceVerifyError } from '../../../src/errors.js';
 import { createGalleryStore } from '../../../src/gallery/create-gallery-store.js';
 import type { CreateGalleryStoreOptions } from '../../../src/gallery/create-gallery-store.js';
 import type { GalleryStore } from '../../../src/gallery/gallery-store.js';
 import { IndexedGalleryStore } from '../../../src/gallery/indexed-gallery-store.js';
 import { TemplateCipher } from '../../../src/gallery/template-cipher.js';
 import { prng } from '../../support/prng.js';
+import { rejection } from '../../support/rejection.js';
 import { describeWithPostgres, POSTGRES_URL } from '../../support/postgres.js';
 import { freePort, TcpProxy } from '../../support/tcp-proxy.js';
 
@@ -145,15 +145,6 @@ function vectors(seed: number, n: number): Float32Array[] {
 
 const face = { box: [10, 20, 110, 140], score: 0.999, landmarks: [[40, 60]], quality: 0.8 };
 
-async function rejection(promise: Promise<unknown>): Promise<FaceVerifyError> {
-  const err: unknown = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(FaceVerifyError);
-  return err as FaceVerifyError;
-}
-
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function until(check: () => Promise<boolean>, timeoutMs = 3000): Promise<void> {
@@ -207,7 +198,9 @@ function conformance(makeHarness: () => Harness, serverBackend: boolean): void {
     await store.enrol({ gallery: 'staff', subject: 'bob', modelId: MODEL, embedding: c, face, actor: 'cli' });
     await store.close();
 
-    store = await harness.open();
+    // Pages of 2 when loading the index: 3 faces take two pages, and none is lost at the seam.
+    store = await harness.open({ loadPageSize: 2 });
+    expect((await store.health()).detail).toContain('3 faces indexed');
     expect(await store.listGalleries()).toMatchObject([
       { gallery: 'staff', model: MODEL, dim: DIM, subjects: 2, faces: 3 },
     ]);

@@ -27,6 +27,22 @@ export const ERROR_CATALOGUE = {
   UNAVAILABLE: { status: 503, retryable: true, message: 'The service is not ready' },
   UNAUTHORIZED: { status: 401, retryable: false, message: 'A valid API key is required' },
   NOT_FOUND: { status: 404, retryable: false, message: 'Not found' },
+  // Galleries of enrolled subjects.
+  GALLERY_NOT_FOUND: { status: 404, retryable: false, message: 'Gallery not found' },
+  SUBJECT_NOT_FOUND: { status: 404, retryable: false, message: 'Subject not found' },
+  FACE_NOT_FOUND: { status: 404, retryable: false, message: 'Face not found' },
+  // 409, not 422: the request is well formed; it conflicts with the state of the gallery, which is
+  // bound to the model of its first face (the same request succeeds on another gallery).
+  MODEL_MISMATCH: {
+    status: 409,
+    retryable: false,
+    message: 'The gallery was enrolled with another model',
+  },
+  TEMPLATE_UNREADABLE: {
+    status: 500,
+    retryable: false,
+    message: 'A stored template could not be decrypted (wrong key or altered data)',
+  },
   // Models and runtime.
   MODEL_NOT_FOUND: { status: 500, retryable: false, message: 'Model not found' },
   MODEL_INVALID: { status: 500, retryable: false, message: 'Model file is invalid' },

@@ -6,6 +6,7 @@
  */
 import { FaceVerifyError } from '../errors.js';
 import { parseAllowlist } from '../fetch/address-policy.js';
+import { parseTemplateKeys } from '../gallery/template-cipher.js';
 
 type Parser<T> = (raw: string) => T;
 
@@ -16,6 +17,8 @@ interface Setting<T> {
   parse: Parser<T>;
   /** Older names accepted for the same setting (e.g. the reference service's). */
   aliases?: string[];
+  /** Never repeated in error messages (keys). */
+  secret?: boolean;
 }
 
 const int =
@@ -399,6 +402,41 @@ export const SCHEMA = {
     doc: 'Serve the web page at /',
     parse: oneOf('on', 'off'),
   }),
+  // ---- galleries (enrolled subjects)
+  databaseUrl: setting({
+    env: 'DATABASE_URL',
+    default: '',
+    doc: 'postgres://… to keep galleries in PostgreSQL, shared by several API nodes (empty: an embedded SQLite file in DATA_DIR, one node)',
+    parse: str,
+  }),
+  dataDir: setting({
+    env: 'DATA_DIR',
+    default: './data',
+    doc: 'Folder of the embedded gallery database (galleries.sqlite)',
+    parse: str,
+  }),
+  templateEncryptionKey: setting({
+    env: 'TEMPLATE_ENCRYPTION_KEY',
+    default: '',
+    doc: 'Encrypt stored templates and crops (AES-256-GCM): id:base64-32-bytes[,id:key…], the first encrypts, any decrypts (empty: stored plain)',
+    secret: true,
+    parse: (raw) => {
+      parseTemplateKeys(raw); // reports a bad key with the other configuration problems
+      return raw;
+    },
+  }),
+  galleryRetentionDays: setting({
+    env: 'GALLERY_RETENTION_DAYS',
+    default: 0,
+    doc: 'Days an enrolled subject is kept unless its enrol sets expires_at; then deleted by the sweeper (0: kept until deleted)',
+    parse: int(0, 36_500),
+  }),
+  retainFaceCrops: setting<boolean>({
+    env: 'RETAIN_FACE_CROPS',
+    default: false,
+    doc: 'Keep the aligned 112×112 face crop of each enrolled face, so a gallery can be re-embedded with another model',
+    parse: bool,
+  }),
 };
 
 export type Config = { readonly [K in keyof typeof SCHEMA]: (typeof SCHEMA)[K]['default'] };
@@ -421,7 +459,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     try {
       out[key] = s.parse(env[name] as string);
     } catch (err) {
-      problems.push(`${name}=${JSON.stringify(env[name])}: ${(err as Error).message}`);
+      const shown = s.secret ? '(hidden)' : JSON.stringify(env[name]);
+      problems.push(`${name}=${shown}: ${(err as Error).message}`);
     }
   }
   if (problems.length > 0) {

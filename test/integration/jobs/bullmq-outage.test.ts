@@ -2,8 +2,6 @@
 // (a TCP proxy in front of the real Redis that the test cuts and restores). The API must answer 503
 // (UNAVAILABLE) fast instead of hanging, recover by itself, and finish the tasks it had accepted.
 // Time budget: < 5 s in all (commandTimeoutMs 300; the outage lasts ~0.5 s).
-import { createConnection, createServer } from 'node:net';
-import type { Server, Socket } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FaceVerifyError } from '../../../src/errors.js';
@@ -11,6 +9,7 @@ import { BullmqQueue } from '../../../src/jobs/bullmq-queue.js';
 import type { QueueLogger } from '../../../src/jobs/queue-options.js';
 import type { TaskPayload } from '../../../src/jobs/task-queue.js';
 import { describeWithRedis, REDIS_URL, uniqueName } from '../../support/redis.js';
+import { freePort, TcpProxy } from '../../support/tcp-proxy.js';
 import { deleteKeys } from './redis-keys.js';
 
 const silent: QueueLogger = { warn: () => undefined, error: () => undefined };
@@ -29,54 +28,6 @@ async function unavailable(promise: Promise<unknown>): Promise<number> {
   expect((err as FaceVerifyError).code).toBe('UNAVAILABLE');
   expect((err as FaceVerifyError).status).toBe(503);
   return Date.now() - t0;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
-
-/** A TCP proxy to the real Redis that can be cut (every connection dropped, new ones refused). */
-class RedisProxy {
-  private server: Server | undefined;
-  private readonly sockets = new Set<Socket>();
-  constructor(readonly port: number) {}
-
-  async up(): Promise<void> {
-    if (this.server) return;
-    const target = new URL(REDIS_URL);
-    const server = createServer((client) => {
-      if (this.server !== server) {
-        client.destroy();
-        return;
-      }
-      const conn = createConnection(Number(target.port || 6379), target.hostname);
-      for (const s of [client, conn]) {
-        this.sockets.add(s);
-        s.on('close', () => this.sockets.delete(s));
-        s.on('error', () => s.destroy());
-      }
-      client.pipe(conn).pipe(client);
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.port, '127.0.0.1', resolve);
-    });
-    this.server = server;
-  }
-
-  async down(): Promise<void> {
-    const server = this.server;
-    this.server = undefined;
-    if (!server) return;
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    for (const s of this.sockets) s.destroy();
-    await closed;
-  }
 }
 
 describe('BullmqQueue with Redis unreachable from the start', () => {
@@ -107,13 +58,14 @@ describe('BullmqQueue with Redis unreachable from the start', () => {
 });
 
 describeWithRedis('BullmqQueue through a Redis outage (real Redis behind a proxy)', () => {
-  let proxy: RedisProxy;
+  let proxy: TcpProxy;
   let prefix: string;
   let queue: BullmqQueue | undefined;
 
   beforeEach(async () => {
     prefix = uniqueName('outage');
-    proxy = new RedisProxy(await freePort());
+    const target = new URL(REDIS_URL);
+    proxy = new TcpProxy(await freePort(), { host: target.hostname, port: Number(target.port || 6379) });
     await proxy.up();
   });
 

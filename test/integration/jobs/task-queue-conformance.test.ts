@@ -16,6 +16,7 @@ import type {
   TaskRecord,
 } from '../../../src/jobs/task-queue.js';
 import { describeWithRedis, REDIS_URL, uniqueName } from '../../support/redis.js';
+import { rejection } from '../../support/rejection.js';
 import { deleteKeys } from './redis-keys.js';
 
 interface Harness {
@@ -109,15 +110,6 @@ function finished(record: TaskRecord | undefined): TaskRecord {
   expect(record, 'the task is known').toBeDefined();
   expect(['SUCCESS', 'FAILURE'], `state of ${JSON.stringify(record)}`).toContain(record?.state);
   return record as TaskRecord;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<FaceVerifyError> {
-  const err: unknown = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(FaceVerifyError);
-  return err as FaceVerifyError;
 }
 
 function conformance(makeHarness: () => Harness): void {

@@ -30,6 +30,21 @@ describe('loadConfig', () => {
         expect(msg).toContain(name);
     }
   });
+
+  it('checks TEMPLATE_ENCRYPTION_KEY at start-up without echoing the key', () => {
+    // Wrong if it fails: a short key would only fail at the first enrol, or a key would reach the logs.
+    const short = Buffer.alloc(16, 7).toString('base64');
+    expect(() => loadConfig({ TEMPLATE_ENCRYPTION_KEY: `k1:${short}` })).toThrow(
+      /TEMPLATE_ENCRYPTION_KEY.*16 bytes/,
+    );
+    const good = `k1:${Buffer.alloc(32, 7).toString('base64')}`;
+    expect(loadConfig({ TEMPLATE_ENCRYPTION_KEY: good, RETAIN_FACE_CROPS: 'yes' })).toMatchObject({
+      templateEncryptionKey: good,
+      retainFaceCrops: true,
+      galleryRetentionDays: 0,
+      dataDir: './data',
+    });
+  });
 });
 
 it('.env.example is the one generated from the schema (regenerate with `faceverify config example`)', () => {

@@ -1,0 +1,159 @@
+/**
+ * What a gallery backend stores, as rows: the SQL of one database behind a small interface, so the
+ * logic above it (validation, encryption, the in-memory search indexes, their sync) is written once in
+ * IndexedGalleryStore. Times are epoch milliseconds; templates are raw little-endian float32 bytes,
+ * sealed when a key is configured (`key_id` says by which key, null = plain).
+ *
+ * Each mutating call is one transaction that also writes its audit entry, so a face never exists
+ * without its enrol entry and a crash leaves either all of an enrol or none of it. Not-found cases
+ * throw GALLERY_NOT_FOUND / SUBJECT_NOT_FOUND / FACE_NOT_FOUND; an unreachable or locked database
+ * throws UNAVAILABLE.
+ */
+import { FaceVerifyError } from '../errors.js';
+import type { Actor, AuditAction, AuditEntry, AuditQuery, GalleryInfo } from './gallery-store.js';
+
+/** A face's template as stored: raw float32 bytes, or sealed by the key `keyId`. */
+export interface TemplateRow {
+  faceId: string;
+  gallery: string;
+  subject: string;
+  modelId: string;
+  dim: number;
+  embedding: Uint8Array;
+  keyId: string | null;
+}
+
+export interface NewFaceRow extends TemplateRow {
+  crop: Uint8Array | null;
+  faceJson: string;
+  createdAt: number;
+  /** Set on the subject when given (null: keep what it has, or none for a new subject). */
+  expiresAt: number | null;
+  consentRef: string | null;
+  idempotencyKey: string | null;
+  actor: Actor;
+}
+
+export interface FaceRow {
+  faceId: string;
+  gallery: string;
+  subject: string;
+  modelId: string;
+  faceJson: string;
+  createdAt: number;
+  hasCrop: boolean;
+}
+
+export interface SealedFaceRow extends TemplateRow {
+  crop: Uint8Array | null;
+}
+
+export interface SubjectRow {
+  subject: string;
+  faces: number;
+  createdAt: number;
+  expiresAt: number | null;
+  consentRef: string | null;
+}
+
+/** What changed, as other nodes learn it (PostgreSQL NOTIFY). */
+export type GalleryChange =
+  | { op: 'enrol'; gallery: string; faceId: string }
+  | { op: 'delete-face'; gallery: string; faceId: string }
+  | { op: 'delete-subject'; gallery: string; subject: string }
+  | { op: 'delete-gallery'; gallery: string }
+  /** Notifications may have been missed (the listening connection was lost): reload everything. */
+  | { op: 'resync' };
+
+export interface ChangeFeed {
+  /** Called for every change, in commit order, including this node's own. */
+  onChange(listener: (change: GalleryChange) => void): void;
+}
+
+export interface GalleryDatabase {
+  readonly backend: 'sqlite' | 'postgres';
+  migrate(): Promise<void>;
+  /** Inserts the face; with a known idempotency key returns that face instead (created: false). */
+  insertFace(row: NewFaceRow): Promise<{ face: FaceRow; created: boolean }>;
+  /** The gallery's model and dimension, or undefined. */
+  galleryModel(gallery: string): Promise<{ modelId: string; dim: number } | undefined>;
+  listGalleries(): Promise<(Omit<GalleryInfo, 'created_at'> & { createdAt: number })[]>;
+  listSubjects(gallery: string, after: string | undefined, limit: number): Promise<SubjectRow[]>;
+  getSubject(gallery: string, subject: string): Promise<{ summary: SubjectRow; faces: FaceRow[] }>;
+  /** Templates of a gallery, a subject, or some faces (for loading indexes). */
+  templates(where: {
+    gallery?: string;
+    subject?: string;
+    faceIds?: readonly string[];
+  }): Promise<TemplateRow[]>;
+  /** Every template, in face-id order, `limit` at a time after `afterFaceId` (loading indexes). */
+  templatePage(afterFaceId: string | null, limit: number): Promise<TemplateRow[]>;
+  /** A face's stored crop (null: none kept), or undefined for an unknown face. */
+  crop(faceId: string): Promise<{ crop: Uint8Array | null; keyId: string | null } | undefined>;
+  /** Which of these faces still exist. */
+  existingFaceIds(faceIds: readonly string[]): Promise<Set<string>>;
+  deleteGallery(gallery: string, actor: Actor): Promise<number>;
+  deleteSubject(gallery: string, subject: string, actor: Actor): Promise<number>;
+  deleteFace(gallery: string, subject: string, faceId: string, actor: Actor): Promise<number>;
+  /** Deletes subjects with expires_at ≤ now, each audited as 'expire'. */
+  sweepExpired(now: number, actor: Actor): Promise<{ gallery: string; subject: string; faces: number }[]>;
+  appendAudit(entry: {
+    at: number;
+    actor: Actor;
+    action: AuditAction;
+    gallery: string;
+    subject: string | null;
+    faceId: string | null;
+    count: number | null;
+  }): Promise<void>;
+  readAudit(query: Required<Pick<AuditQuery, 'after' | 'limit'>> & AuditQuery): Promise<AuditEntry[]>;
+  /** Faces not sealed with `keyId` (null rows included), at most `limit`. */
+  facesNotSealedWith(keyId: string, limit: number): Promise<SealedFaceRow[]>;
+  /** Replaces a face's sealed bytes if it is still sealed with `fromKeyId` (compare-and-set). */
+  resealFace(
+    faceId: string,
+    fromKeyId: string | null,
+    next: { keyId: string; embedding: Uint8Array; crop: Uint8Array | null },
+  ): Promise<boolean>;
+  /** Present when other processes may change the same database (PostgreSQL). */
+  readonly changes?: ChangeFeed;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** An audit row as both databases return it. */
+export interface AuditRow {
+  id: number | string;
+  at: number | string;
+  actor: string;
+  action: string;
+  gallery: string;
+  subject: string | null;
+  face_id: string | null;
+  count: number | null;
+}
+
+export function auditEntry(r: AuditRow): AuditEntry {
+  return {
+    id: Number(r.id),
+    at: new Date(Number(r.at)).toISOString(),
+    actor: r.actor,
+    action: r.action as AuditAction,
+    gallery: r.gallery,
+    subject: r.subject,
+    face_id: r.face_id,
+    count: r.count === null ? null : Number(r.count),
+  };
+}
+
+export function modelMismatch(gallery: string, galleryModel: string, requested: string): FaceVerifyError {
+  return new FaceVerifyError(
+    'MODEL_MISMATCH',
+    `Gallery "${gallery}" holds templates of ${galleryModel}, not ${requested}; enrol into another gallery or re-enrol this one`,
+    { gallery, gallery_model: galleryModel, model: requested },
+  );
+}
+
+export function subjectNotFound(gallery: string, subject: string): FaceVerifyError {
+  return new FaceVerifyError('SUBJECT_NOT_FOUND', `Subject "${subject}" not found in gallery "${gallery}"`);
+}

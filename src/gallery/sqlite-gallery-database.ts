@@ -1,0 +1,450 @@
+/**
+ * The embedded gallery backend: one SQLite file (better-sqlite3) under DATA_DIR. Single node: one
+ * process serves it; another process (the CLI) may write to the same file, and searches still never
+ * return a face it deleted (the store checks candidates against the database), but faces it enrols
+ * reach a running server's index only at its next start.
+ *
+ * WAL journal with synchronous=NORMAL: a committed transaction survives a crash of the process
+ * (SIGKILL); a power loss may drop the last commits but never leaves half of one. A write that waits
+ * longer than `busyTimeoutMs` for another process's lock fails with UNAVAILABLE (503, retryable).
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { FaceVerifyError, isFaceVerifyError } from '../errors.js';
+import type {
+  AuditRow,
+  FaceRow,
+  GalleryDatabase,
+  NewFaceRow,
+  SealedFaceRow,
+  SubjectRow,
+  TemplateRow,
+} from './gallery-database.js';
+import { auditEntry, modelMismatch, subjectNotFound } from './gallery-database.js';
+import type { Actor, AuditEntry, AuditQuery, GalleryInfo } from './gallery-store.js';
+
+export interface SqliteGalleryOptions {
+  /** Folder of the database file (created if missing). */
+  dataDir: string;
+  /** File name inside dataDir. */
+  fileName?: string;
+  busyTimeoutMs?: number;
+}
+
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE galleries (
+     name TEXT PRIMARY KEY, model_id TEXT NOT NULL, dim INTEGER NOT NULL, created_at INTEGER NOT NULL);
+   CREATE TABLE subjects (
+     gallery TEXT NOT NULL REFERENCES galleries(name) ON DELETE CASCADE,
+     name TEXT NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER, consent_ref TEXT,
+     PRIMARY KEY (gallery, name));
+   CREATE INDEX subjects_expiry ON subjects (expires_at) WHERE expires_at IS NOT NULL;
+   CREATE TABLE faces (
+     face_id TEXT PRIMARY KEY, gallery TEXT NOT NULL, subject TEXT NOT NULL,
+     model_id TEXT NOT NULL, dim INTEGER NOT NULL, embedding BLOB NOT NULL, key_id TEXT, crop BLOB,
+     face TEXT NOT NULL, idempotency_key TEXT, created_at INTEGER NOT NULL,
+     FOREIGN KEY (gallery, subject) REFERENCES subjects (gallery, name) ON DELETE CASCADE,
+     UNIQUE (gallery, idempotency_key));
+   CREATE INDEX faces_subject ON faces (gallery, subject);
+   CREATE TABLE audit_log (
+     id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, actor TEXT NOT NULL,
+     action TEXT NOT NULL, gallery TEXT NOT NULL, subject TEXT, face_id TEXT, count INTEGER);`,
+];
+
+interface FaceSqlRow {
+  face_id: string;
+  gallery: string;
+  subject: string;
+  model_id: string;
+  face: string;
+  created_at: number;
+  has_crop: number;
+}
+
+const FACE_COLUMNS = `face_id, gallery, subject, model_id, face, created_at, crop IS NOT NULL AS has_crop`;
+const TEMPLATE_COLUMNS = `face_id AS faceId, gallery, subject, model_id AS modelId, dim, embedding, key_id AS keyId`;
+
+function faceRow(r: FaceSqlRow): FaceRow {
+  return {
+    faceId: r.face_id,
+    gallery: r.gallery,
+    subject: r.subject,
+    modelId: r.model_id,
+    faceJson: r.face,
+    createdAt: r.created_at,
+    hasCrop: r.has_crop === 1,
+  };
+}
+
+/** SQLITE_BUSY/LOCKED (another process holds the lock too long), I/O and full-disk errors. */
+function translate(err: unknown): Error {
+  if (isFaceVerifyError(err)) return err;
+  if (!(err instanceof Error)) return new Error(String(err));
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|READONLY)/.test(code)) {
+    return new FaceVerifyError('UNAVAILABLE', 'The gallery database is busy or unavailable', undefined, {
+      cause: err,
+    });
+  }
+  return err;
+}
+
+export class SqliteGalleryDatabase implements GalleryDatabase {
+  readonly backend = 'sqlite' as const;
+  private readonly db: Database.Database;
+
+  constructor(options: SqliteGalleryOptions) {
+    mkdirSync(options.dataDir, { recursive: true });
+    this.db = new Database(join(options.dataDir, options.fileName ?? 'galleries.sqlite'), {
+      timeout: options.busyTimeoutMs ?? 5000,
+    });
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('foreign_keys = ON');
+  }
+
+  private readonly statements = new Map<string, Database.Statement>();
+
+  /** Prepared once per SQL text (preparing costs more than running these small statements). */
+  private stmt(sql: string): Database.Statement {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  /** Runs `fn` in the caller's tick, mapping SQLite's transient errors to UNAVAILABLE. */
+  private run<T>(fn: () => T): Promise<T> {
+    try {
+      return Promise.resolve(fn());
+    } catch (err) {
+      return Promise.reject(translate(err));
+    }
+  }
+
+  private audit(
+    at: number,
+    actor: Actor,
+    action: string,
+    gallery: string,
+    subject: string | null,
+    faceId: string | null,
+    count: number | null,
+  ): void {
+    this.stmt(
+      `INSERT INTO audit_log (at, actor, action, gallery, subject, face_id, count) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    ).run(at, actor, action, gallery, subject, faceId, count);
+  }
+
+  migrate(): Promise<void> {
+    return this.run(() =>
+      this.db
+        .transaction(() => {
+          this.db.exec(
+            `CREATE TABLE IF NOT EXISTS gallery_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`,
+          );
+          const done = new Set(this.stmt(`SELECT version FROM gallery_migrations`).pluck().all() as number[]);
+          MIGRATIONS.forEach((sql, i) => {
+            if (done.has(i + 1)) return;
+            this.db.exec(sql);
+            this.stmt(`INSERT INTO gallery_migrations VALUES (?, ?)`).run(i + 1, Date.now());
+          });
+        })
+        .immediate(),
+    );
+  }
+
+  insertFace(f: NewFaceRow): Promise<{ face: FaceRow; created: boolean }> {
+    return this.run(() =>
+      this.db
+        .transaction(() => {
+          const gallery = this.stmt(`SELECT model_id, dim FROM galleries WHERE name = ?`).get(f.gallery) as
+            { model_id: string; dim: number } | undefined;
+          if (f.idempotencyKey !== null && gallery) {
+            const earlier = this.stmt(
+              `SELECT ${FACE_COLUMNS} FROM faces WHERE gallery = ? AND idempotency_key = ?`,
+            ).get(f.gallery, f.idempotencyKey) as FaceSqlRow | undefined;
+            if (earlier) return { face: faceRow(earlier), created: false };
+          }
+          if (gallery && (gallery.model_id !== f.modelId || gallery.dim !== f.dim)) {
+            throw modelMismatch(f.gallery, gallery.model_id, f.modelId);
+          }
+          if (!gallery) {
+            this.stmt(`INSERT INTO galleries VALUES (?, ?, ?, ?)`).run(
+              f.gallery,
+              f.modelId,
+              f.dim,
+              f.createdAt,
+            );
+          }
+          this.stmt(
+            `INSERT INTO subjects (gallery, name, created_at, expires_at, consent_ref) VALUES (?, ?, ?, ?, ?)
+               ON CONFLICT (gallery, name) DO UPDATE SET
+                 expires_at = coalesce(excluded.expires_at, subjects.expires_at),
+                 consent_ref = coalesce(excluded.consent_ref, subjects.consent_ref)`,
+          ).run(f.gallery, f.subject, f.createdAt, f.expiresAt, f.consentRef);
+          this.stmt(
+            `INSERT INTO faces (face_id, gallery, subject, model_id, dim, embedding, key_id, crop, face, idempotency_key, created_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          ).run(
+            f.faceId,
+            f.gallery,
+            f.subject,
+            f.modelId,
+            f.dim,
+            f.embedding,
+            f.keyId,
+            f.crop,
+            f.faceJson,
+            f.idempotencyKey,
+            f.createdAt,
+          );
+          this.audit(f.createdAt, f.actor, 'enrol', f.gallery, f.subject, f.faceId, null);
+          const face: FaceRow = {
+            faceId: f.faceId,
+            gallery: f.gallery,
+            subject: f.subject,
+            modelId: f.modelId,
+            faceJson: f.faceJson,
+            createdAt: f.createdAt,
+            hasCrop: f.crop !== null,
+          };
+          return { face, created: true };
+        })
+        .immediate(),
+    );
+  }
+
+  galleryModel(gallery: string): Promise<{ modelId: string; dim: number } | undefined> {
+    return this.run(
+      () =>
+        this.stmt(`SELECT model_id AS modelId, dim FROM galleries WHERE name = ?`).get(gallery) as
+          { modelId: string; dim: number } | undefined,
+    );
+  }
+
+  listGalleries(): Promise<(Omit<GalleryInfo, 'created_at'> & { createdAt: number })[]> {
+    return this.run(
+      () =>
+        this.stmt(
+          `SELECT g.name AS gallery, g.model_id AS model, g.dim, g.created_at AS createdAt,
+               (SELECT count(*) FROM subjects s WHERE s.gallery = g.name) AS subjects,
+               (SELECT count(*) FROM faces f WHERE f.gallery = g.name) AS faces
+             FROM galleries g ORDER BY g.name`,
+        ).all() as (Omit<GalleryInfo, 'created_at'> & { createdAt: number })[],
+    );
+  }
+
+  private requireGallery(gallery: string): void {
+    if (!this.stmt(`SELECT 1 FROM galleries WHERE name = ?`).get(gallery)) {
+      throw new FaceVerifyError('GALLERY_NOT_FOUND', `Gallery "${gallery}" not found`);
+    }
+  }
+
+  private subjectRows(gallery: string, where: string, ...params: unknown[]): SubjectRow[] {
+    return this.stmt(
+      `SELECT s.name AS subject, s.created_at AS createdAt, s.expires_at AS expiresAt, s.consent_ref AS consentRef,
+           (SELECT count(*) FROM faces f WHERE f.gallery = s.gallery AND f.subject = s.name) AS faces
+         FROM subjects s WHERE s.gallery = ? ${where}`,
+    ).all(gallery, ...params) as SubjectRow[];
+  }
+
+  listSubjects(gallery: string, after: string | undefined, limit: number): Promise<SubjectRow[]> {
+    return this.run(() => {
+      this.requireGallery(gallery);
+      return this.subjectRows(gallery, `AND s.name > ? ORDER BY s.name LIMIT ?`, after ?? '', limit);
+    });
+  }
+
+  getSubject(gallery: string, subject: string): Promise<{ summary: SubjectRow; faces: FaceRow[] }> {
+    return this.run(() => {
+      this.requireGallery(gallery);
+      const summary = this.subjectRows(gallery, `AND s.name = ?`, subject)[0];
+      if (!summary) throw subjectNotFound(gallery, subject);
+      const faces = this.stmt(
+        `SELECT ${FACE_COLUMNS} FROM faces WHERE gallery = ? AND subject = ? ORDER BY created_at, face_id`,
+      ).all(gallery, subject) as FaceSqlRow[];
+      return { summary, faces: faces.map(faceRow) };
+    });
+  }
+
+  templates(where: {
+    gallery?: string;
+    subject?: string;
+    faceIds?: readonly string[];
+  }): Promise<TemplateRow[]> {
+    return this.run(() => {
+      const clauses: string[] = [];
+      const params: unknown[] = [];
+      if (where.gallery !== undefined) {
+        clauses.push('gallery = ?');
+        params.push(where.gallery);
+      }
+      if (where.subject !== undefined) {
+        clauses.push('subject = ?');
+        params.push(where.subject);
+      }
+      if (where.faceIds !== undefined) {
+        clauses.push(`face_id IN (SELECT value FROM json_each(?))`);
+        params.push(JSON.stringify(where.faceIds));
+      }
+      const sql = `SELECT ${TEMPLATE_COLUMNS} FROM faces ${clauses.length ? 'WHERE ' + clauses.join(' AND ') : ''} ORDER BY rowid`;
+      return this.stmt(sql).all(...params) as TemplateRow[];
+    });
+  }
+
+  templatePage(afterFaceId: string | null, limit: number): Promise<TemplateRow[]> {
+    return this.run(
+      () =>
+        this.stmt(`SELECT ${TEMPLATE_COLUMNS} FROM faces WHERE face_id > ? ORDER BY face_id LIMIT ?`).all(
+          afterFaceId ?? '',
+          limit,
+        ) as TemplateRow[],
+    );
+  }
+
+  crop(faceId: string): Promise<{ crop: Uint8Array | null; keyId: string | null } | undefined> {
+    return this.run(
+      () =>
+        this.stmt(`SELECT crop, key_id AS keyId FROM faces WHERE face_id = ?`).get(faceId) as
+          { crop: Uint8Array | null; keyId: string | null } | undefined,
+    );
+  }
+
+  existingFaceIds(faceIds: readonly string[]): Promise<Set<string>> {
+    return this.run(
+      () =>
+        new Set(
+          this.stmt(`SELECT face_id FROM faces WHERE face_id IN (SELECT value FROM json_each(?))`)
+            .pluck()
+            .all(JSON.stringify(faceIds)) as string[],
+        ),
+    );
+  }
+
+  deleteGallery(gallery: string, actor: Actor): Promise<number> {
+    return this.run(() =>
+      this.db
+        .transaction(() => {
+          this.requireGallery(gallery);
+          const faces = this.stmt(`DELETE FROM faces WHERE gallery = ?`).run(gallery).changes;
+          this.stmt(`DELETE FROM galleries WHERE name = ?`).run(gallery);
+          this.audit(Date.now(), actor, 'delete', gallery, null, null, faces);
+          return faces;
+        })
+        .immediate(),
+    );
+  }
+
+  deleteSubject(gallery: string, subject: string, actor: Actor): Promise<number> {
+    return this.run(() =>
+      this.db
+        .transaction(() => {
+          this.requireGallery(gallery);
+          const faces = this.stmt(`DELETE FROM faces WHERE gallery = ? AND subject = ?`).run(
+            gallery,
+            subject,
+          ).changes;
+          const subjects = this.stmt(`DELETE FROM subjects WHERE gallery = ? AND name = ?`).run(
+            gallery,
+            subject,
+          ).changes;
+          if (subjects === 0) throw subjectNotFound(gallery, subject);
+          this.audit(Date.now(), actor, 'delete', gallery, subject, null, faces);
+          return faces;
+        })
+        .immediate(),
+    );
+  }
+
+  deleteFace(gallery: string, subject: string, faceId: string, actor: Actor): Promise<number> {
+    return this.run(() =>
+      this.db
+        .transaction(() => {
+          this.requireGallery(gallery);
+          if (!this.stmt(`SELECT 1 FROM subjects WHERE gallery = ? AND name = ?`).get(gallery, subject)) {
+            throw subjectNotFound(gallery, subject);
+          }
+          const removed = this.stmt(
+            `DELETE FROM faces WHERE gallery = ? AND subject = ? AND face_id = ?`,
+          ).run(gallery, subject, faceId).changes;
+          if (removed === 0) throw new FaceVerifyError('FACE_NOT_FOUND', `Face ${faceId} not found`);
+          // A subject is its faces: the last one gone, the subject (and its consent reference) goes.
+          this.stmt(
+            `DELETE FROM subjects WHERE gallery = ? AND name = ? AND NOT EXISTS (SELECT 1 FROM faces WHERE gallery = ? AND subject = ?)`,
+          ).run(gallery, subject, gallery, subject);
+          this.audit(Date.now(), actor, 'delete', gallery, subject, faceId, removed);
+          return removed;
+        })
+        .immediate(),
+    );
+  }
+
+  sweepExpired(now: number, actor: Actor): Promise<{ gallery: string; subject: string; faces: number }[]> {
+    return this.run(() =>
+      this.db
+        .transaction(() => {
+          const due = this.stmt(
+            `SELECT gallery, name AS subject FROM subjects WHERE expires_at IS NOT NULL AND expires_at <= ? ORDER BY gallery, name`,
+          ).all(now) as { gallery: string; subject: string }[];
+          return due.map(({ gallery, subject }) => {
+            const faces = this.stmt(`DELETE FROM faces WHERE gallery = ? AND subject = ?`).run(
+              gallery,
+              subject,
+            ).changes;
+            this.stmt(`DELETE FROM subjects WHERE gallery = ? AND name = ?`).run(gallery, subject);
+            this.audit(now, actor, 'expire', gallery, subject, null, faces);
+            return { gallery, subject, faces };
+          });
+        })
+        .immediate(),
+    );
+  }
+
+  appendAudit(e: Parameters<GalleryDatabase['appendAudit']>[0]): Promise<void> {
+    return this.run(() => this.audit(e.at, e.actor, e.action, e.gallery, e.subject, e.faceId, e.count));
+  }
+
+  readAudit(q: Required<Pick<AuditQuery, 'after' | 'limit'>> & AuditQuery): Promise<AuditEntry[]> {
+    return this.run(() => {
+      const rows = this.stmt(
+        `SELECT * FROM audit_log WHERE id > ? AND (? IS NULL OR gallery = ?) ORDER BY id LIMIT ?`,
+      ).all(q.after, q.gallery ?? null, q.gallery ?? null, q.limit) as AuditRow[];
+      return rows.map(auditEntry);
+    });
+  }
+
+  facesNotSealedWith(keyId: string, limit: number): Promise<SealedFaceRow[]> {
+    return this.run(
+      () =>
+        this.stmt(
+          `SELECT ${TEMPLATE_COLUMNS}, crop FROM faces WHERE key_id IS NULL OR key_id <> ? ORDER BY rowid LIMIT ?`,
+        ).all(keyId, limit) as SealedFaceRow[],
+    );
+  }
+
+  resealFace(
+    faceId: string,
+    fromKeyId: string | null,
+    next: { keyId: string; embedding: Uint8Array; crop: Uint8Array | null },
+  ): Promise<boolean> {
+    return this.run(
+      () =>
+        this.stmt(
+          `UPDATE faces SET key_id = ?, embedding = ?, crop = ? WHERE face_id = ? AND key_id IS ?`,
+        ).run(next.keyId, next.embedding, next.crop, faceId, fromKeyId).changes === 1,
+    );
+  }
+
+  ping(): Promise<void> {
+    return this.run(() => void this.stmt('SELECT 1').get());
+  }
+
+  close(): Promise<void> {
+    if (this.db.open) this.db.close();
+    return Promise.resolve();
+  }
+}

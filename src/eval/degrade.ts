@@ -17,7 +17,8 @@ import { FaceVerifyError } from '../errors.js';
 import { encodeHeic } from './heic-encoder.js';
 import { seededRandom, gaussian } from './seeded-random.js';
 
-export type Landmarks = readonly (readonly [number, number])[];
+/** Points as `[x, y]` pairs. */
+export type Landmarks = readonly (readonly number[])[];
 
 export type Degradation =
   | { kind: 'none' }
@@ -100,13 +101,8 @@ export function faceFrame(landmarks: Landmarks): {
   /** A point in face coordinates (units of eyeDistance across, eyeToMouth down) to image pixels. */
   at: (u: number, v: number) => [number, number];
 } {
-  const [le, re, , ml, mr] = landmarks as [
-    readonly [number, number],
-    readonly [number, number],
-    readonly [number, number],
-    readonly [number, number],
-    readonly [number, number],
-  ];
+  const point = (k: number): [number, number] => [landmarks[k]?.[0] ?? 0, landmarks[k]?.[1] ?? 0];
+  const [le, re, ml, mr] = [point(0), point(1), point(3), point(4)];
   const eyes: [number, number] = [(le[0] + re[0]) / 2, (le[1] + re[1]) / 2];
   const eyeDistance = Math.hypot(re[0] - le[0], re[1] - le[1]);
   const across: [number, number] = [(re[0] - le[0]) / eyeDistance, (re[1] - le[1]) / eyeDistance];

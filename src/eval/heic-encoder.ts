@@ -42,7 +42,9 @@ export async function encodeHeic(image: Uint8Array, quality: number): Promise<Bu
     const input = join(dir, 'in.png');
     const output = join(dir, 'out.heic');
     await writeFile(input, image);
-    await run('heif-enc', ['-q', String(Math.round(quality)), '-o', output, input], { timeout: 60_000 });
+    await run('heif-enc', ['-q', String(Math.round(quality)), '-o', output, input], {
+      timeout: 600_000,
+    });
     return await readFile(output);
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -24,6 +24,7 @@ import { degrade, type Degradation } from './degrade.js';
 import { DEGRADE_ROWS, needsLandmarks, type DegradeRow } from './degrade-rows.js';
 import { haveHeicEncoder } from './heic-encoder.js';
 import { readLfwPairs, type LfwPair } from './lfw-pairs.js';
+import { forEachConcurrent } from './run-eval.js';
 import { seededSample } from './seeded-random.js';
 
 /** What the benchmark needs of a verifier (`createVerifier()`'s `Verifier` satisfies it). */
@@ -143,22 +144,6 @@ function record(a: FaceAnalysis): AnalysisRecord {
   delete rest.embedding;
   delete rest.timings;
   return rest as AnalysisRecord;
-}
-
-async function forEachConcurrent<T>(
-  items: readonly T[],
-  concurrency: number,
-  fn: (item: T) => Promise<void>,
-  signal?: AbortSignal,
-): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      signal?.throwIfAborted();
-      await fn(items[next++]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, items.length)) }, worker));
 }
 
 /** The row's figures from its pairs' outcomes. */

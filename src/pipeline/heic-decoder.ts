@@ -76,6 +76,8 @@ function invalid(message: string, cause?: unknown): FaceVerifyError {
 /** Runs HEIC decodes one after another on a thread it starts, watches and replaces. */
 export class HeicDecoder {
   private worker: Worker | undefined;
+  /** Whether the current thread has loaded the module (the time limit counts decoding, not loading). */
+  private ready = false;
   private readonly queue: Job[] = [];
   private current: { job: Job; timer: NodeJS.Timeout } | undefined;
   private nextId = 1;
@@ -112,10 +114,22 @@ export class HeicDecoder {
     worker.unref();
     worker.on('message', (message: HeicAnswer | { ready: true }) => {
       if ('id' in message) this.answered(worker, message);
+      else if (worker === this.worker) {
+        this.ready = true;
+        this.pump();
+      }
     });
     const lost = (reason: unknown) => {
       if (this.worker !== worker) return;
       this.worker = undefined;
+      if (!this.ready) {
+        // The module itself would not load: fail what waits instead of starting threads in a loop.
+        const failure = new FaceVerifyError('INTERNAL_ERROR', 'The HEIC decoder could not start', undefined, {
+          cause: reason,
+        });
+        for (const job of this.queue.splice(0)) job.reject(failure);
+        return;
+      }
       const running = this.current;
       if (running) {
         clearTimeout(running.timer);
@@ -130,10 +144,15 @@ export class HeicDecoder {
   }
 
   private pump(): void {
-    if (this.current) return;
+    if (this.current || this.queue.length === 0) return;
+    if (!this.worker) {
+      this.ready = false;
+      this.worker = this.start();
+    }
+    // Loading the module (about 0.6 s, far more on a busy machine) is not the file's fault.
+    if (!this.ready) return;
     const job = this.queue.shift();
     if (!job) return;
-    this.worker ??= this.start();
     const worker = this.worker;
     const timer = setTimeout(() => {
       if (this.current?.job !== job) return;

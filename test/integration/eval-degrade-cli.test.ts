@@ -1,7 +1,6 @@
 /**
  * `faceverify eval --degrade` end to end on a few real LFW pairs: the report says the undegraded
- * pairs are answered right, a photo turned 90° without EXIF gives NO_FACE-type errors (today's
- * behaviour; the row exists to measure the fix), and report.json keeps every pair's outcome with both
+ * pairs are answered right, every pair of a degraded row is answered, and report.json keeps every pair's outcome with both
  * photos' analyses, the hook for a quality filter's error-versus-reject curve.
  */
 import { execFile } from 'node:child_process';
@@ -50,8 +49,8 @@ describeWithFaces('faceverify eval --degrade', () => {
     const none = report.rows.find((r) => r.id === 'none')!;
     expect(none.pairs).toBe(8);
     expect(none.accuracy).toBeGreaterThanOrEqual(7 / 8);
-    const sideways = report.rows.find((r) => r.id === 'rotate-90')!;
-    expect(sideways.tar).toBeLessThan(none.tar);
+    // Every pair of a row is answered (a score or an error), whatever the orientation search finds.
+    expect(report.rows.find((r) => r.id === 'rotate-90')!.pairs).toBe(8);
     expect(report.records.filter((r) => r.row === 'rotate-90')).toHaveLength(8);
     const kept = report.records.find((r) => r.row === 'none' && r.analysisB);
     expect(kept?.analysisB?.face.landmarks).toHaveLength(5);

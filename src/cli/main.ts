@@ -35,6 +35,9 @@ Commands:
                     take a model's threshold and calibration from a 'faceverify eval' report
   eval --pairs P --images DIR [--out DIR]
                     LFW protocol evaluation (10-fold accuracy, ROC, calibration)
+  eval --degrade --pairs P --images DIR [--out DIR] [--pairs-per-row 300] [--seed 1] [--rows a,b]
+                    robustness: LFW pairs with the second photo degraded (sideways, dark, masked,
+                    HEIC, …), accuracy at the shipped threshold (docs/robustness.md)
   config example    print .env.example (every setting with its default)
   self-check        check the install: models found, converted and answering
 
@@ -76,6 +79,11 @@ export async function main(argv: string[]): Promise<number> {
         images: { type: 'string' },
         concurrency: { type: 'string' },
         'fallback-min-face': { type: 'string' },
+        // eval --degrade
+        degrade: { type: 'boolean', default: false },
+        'pairs-per-row': { type: 'string' },
+        seed: { type: 'string' },
+        rows: { type: 'string' },
         'no-worker': { type: 'boolean', default: false },
         alignment: { type: 'string' },
         margin: { type: 'string' },

@@ -197,7 +197,7 @@ async function analyseImage(
 }
 
 /** Runs `fn` over the items with at most `concurrency` calls in flight; stops at the first error. */
-async function forEachConcurrent<T>(
+export async function forEachConcurrent<T>(
   items: readonly T[],
   concurrency: number,
   fn: (item: T) => Promise<void>,

@@ -3,8 +3,9 @@
  *
  * - The format is decided by the bytes' magic numbers, never by a file name or a Content-Type.
  *   Accepted: JPEG, PNG, WebP, GIF (first frame), TIFF, AVIF, BMP (decoded by `bmp-ts`, which libvips
- *   cannot read). SVG and other text is refused: an SVG can reference external resources.
- * - EXIF orientation is applied; grayscale, CMYK and 16-bit images become 8-bit sRGB; alpha is dropped
+ *   cannot read), HEIC/HEIF (the primary image, decoded by libheif in WebAssembly on a thread of its
+ *   own: heic-decoder.ts). SVG and other text is refused: an SVG can reference external resources.
+ * - EXIF orientation is applied (in a HEIC, its irot/imir properties instead); grayscale, CMYK and 16-bit images become 8-bit sRGB; alpha is dropped
  *   (the colour under a transparent pixel is the photo's own, which suits a face better than a blend).
  * - Pixel bombs are refused from the header before any pixel is decoded (`maxInputPixels`), truncated
  *   files fail (`failOn: 'truncated'`), and every decode has a time limit.
@@ -16,6 +17,7 @@
 import sharp, { type Sharp } from 'sharp';
 import { decode as decodeBmp } from 'bmp-ts';
 import { FaceVerifyError } from '../errors.js';
+import { heicDecoder, HeicTooLarge } from './heic-decoder.js';
 
 export interface DecodeOptions {
   /** Longest side after decoding, in pixels (the reference's MAX_IMAGE_DIMENSION, 1920). */
@@ -64,7 +66,16 @@ export function sniffFormat(b: Uint8Array): ImageFormat | null {
   if (b.length >= 12 && ascii(4, 8) === 'ftyp') {
     const brand = ascii(8, 12);
     if (brand === 'avif' || brand === 'avis') return 'avif';
-    if (['heic', 'heix', 'hevc', 'hevx', 'heim', 'heis', 'mif1', 'msf1'].includes(brand)) return 'heic';
+    if (['heic', 'heix', 'hevc', 'hevx', 'heim', 'heis'].includes(brand)) return 'heic';
+    if (brand === 'mif1' || brand === 'msf1') {
+      // A generic HEIF brand: the compatible brands (after the minor version) say AV1 or HEVC.
+      const boxEnd = Math.min(b.length, new DataView(b.buffer, b.byteOffset, 4).getUint32(0));
+      for (let at = 16; at + 4 <= boxEnd; at += 4) {
+        const compatible = ascii(at, at + 4);
+        if (compatible === 'avif' || compatible === 'avis') return 'avif';
+      }
+      return 'heic';
+    }
   }
   return null;
 }
@@ -110,12 +121,23 @@ function checkPixels(width: number, height: number, options: DecodeOptions): voi
   }
 }
 
-function sharpInput(bytes: Uint8Array, format: ImageFormat, options: DecodeOptions): Sharp {
+async function sharpInput(bytes: Uint8Array, format: ImageFormat, options: DecodeOptions): Promise<Sharp> {
   const common = {
     failOn: 'truncated' as const,
     limitInputPixels: options.maxInputPixels,
     sequentialRead: true,
   };
+  if (format === 'heic') {
+    let heic;
+    try {
+      heic = await heicDecoder().decode(bytes, options);
+    } catch (err) {
+      if (err instanceof HeicTooLarge) checkPixels(err.width, err.height, options);
+      throw err;
+    }
+    // The pixels are already turned upright: no EXIF tag travels with raw input.
+    return sharp(heic.data, { ...common, raw: { width: heic.width, height: heic.height, channels: 3 } });
+  }
   if (format !== 'bmp') return sharp(bytes, { ...common, pages: 1 });
   const { width, height } = bmpSize(bytes);
   checkPixels(width, height, options);
@@ -150,11 +172,13 @@ export async function decodeImage(
         'SVG images are not accepted (they can reference external resources)',
       );
     }
-    throw invalid('The file is not an image in a supported format (JPEG, PNG, WebP, GIF, TIFF, AVIF, BMP)');
+    throw invalid(
+      'The file is not an image in a supported format (JPEG, PNG, WebP, GIF, TIFF, AVIF, BMP, HEIC)',
+    );
   }
 
   try {
-    const input = sharpInput(bytes, format, options);
+    const input = await sharpInput(bytes, format, options);
     const meta = await input.metadata();
     const rawWidth = meta.width ?? 0;
     const rawHeight = meta.height ?? 0;
@@ -191,14 +215,6 @@ export async function decodeImage(
   } catch (err) {
     if (err instanceof FaceVerifyError) throw err;
     const message = err instanceof Error ? err.message : String(err);
-    if (format === 'heic') {
-      throw new FaceVerifyError(
-        'UNSUPPORTED_FORMAT',
-        'HEIC/HEVC images are not supported; convert to JPEG',
-        undefined,
-        { cause: err },
-      );
-    }
     if (/pixel limit/i.test(message)) {
       throw new FaceVerifyError('IMAGE_TOO_LARGE', 'The image has too many pixels', undefined, {
         cause: err,

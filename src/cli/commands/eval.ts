@@ -11,9 +11,11 @@ import { runEval } from '../../eval/run-eval.js';
 import { createAnalyzer } from '../../create-verifier.js';
 import { FaceAnalyzer } from '../../pipeline/face-analyzer.js';
 import type { Command } from './command.js';
+import { degradeCommand } from './eval-degrade.js';
 import { perCallOptions } from './shared.js';
 
 export const evalCommand: Command = async (ctx) => {
+  if (ctx.options.degrade) return degradeCommand(ctx);
   const { pairs, images } = ctx.options;
   if (!pairs || !images) {
     throw new FaceVerifyError(

@@ -9,10 +9,10 @@
  */
 import { crc32, deflateSync } from 'node:zlib';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { FaceVerifyError } from '../../../src/errors.js';
 import { decodeImage, DEFAULT_DECODE_OPTIONS, type DecodedImage } from '../../../src/pipeline/decode.js';
-import { describeWithFaces } from '../../support/faces.js';
+import { describeWithFaces, HAVE_FACES, readFace } from '../../support/faces.js';
 import { useVerifier } from '../../support/verifier.js';
 import { FUZZ_SEED, fuzzRuns, mutatedImage, randomImageBytes } from './image-mutations.js';
 
@@ -68,6 +68,12 @@ function expectTypedError(error: unknown, codes: ReadonlySet<string>): void {
 
 const RUNS = { randomBytes: fuzzRuns(300), mutated: fuzzRuns(300), analyze: fuzzRuns(60) };
 
+// The HEIC decoder's thread loads its module once per process (seconds on a busy machine): paid
+// here, so the per-file budgets below measure what a hostile file costs.
+beforeAll(async () => {
+  if (HAVE_FACES) await decodeImage(readFace('edge/formats/face.heic'));
+}, 60_000);
+
 describe('decodeImage under fuzzing', () => {
   it(`random bytes, often behind a magic number (${RUNS.randomBytes} runs): a sane image or a typed 4xx error, fast`, async () => {
     await fc.assert(
@@ -93,7 +99,7 @@ describeWithFaces('decodeImage and analyze on mutated real images', () => {
       }),
       { seed: FUZZ_SEED, numRuns: RUNS.mutated },
     );
-  });
+  }, 90_000);
 
   const verifier = useVerifier();
 

@@ -19,6 +19,11 @@ WORKDIR /app
 ENV ONNXRUNTIME_NODE_INSTALL=skip \
     ORT_DISABLE_TELEMETRY=1 \
     MODEL_CACHE_DIR=/app/models
+# better-sqlite3 (the embedded gallery database) falls back to building from source when its prebuilt
+# binary cannot be downloaded (offline builds): give it a compiler. Only the build stage has them.
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3 make g++ \
+ && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json .npmrc tsconfig.json ./
 COPY bin ./bin
 COPY src ./src

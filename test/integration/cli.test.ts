@@ -13,7 +13,8 @@ const BIN = new URL('../../bin/faceverify.js', import.meta.url).pathname;
 
 async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { timeout: 30_000 });
+    // No timeout of the run's own: the test's (vitest's testTimeout) is the hang guard.
+    const { stdout, stderr } = await run(process.execPath, [BIN, ...args]);
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };

@@ -155,8 +155,10 @@ describeIf('worker processes under SIGTERM and SIGKILL', () => {
     { timeout: TEST_TIMEOUT_MS },
     async () => {
       // Wrong if it fails: a crashed or OOM-killed worker would lose the task it was running.
-      // A short lock, so that the killed worker's task is found stalled within a few seconds.
-      const fastStall = { ...env, WORKER_LOCK_DURATION_S: '2', WORKER_STALLED_INTERVAL_S: '1' };
+      // A short lock, so that the killed worker's task is found stalled within a few seconds; not
+      // shorter, or a renewal delayed by a busy machine could let worker C's own stalled check
+      // requeue the task before the kill (and a second stall fails it).
+      const fastStall = { ...env, WORKER_LOCK_DURATION_S: '4', WORKER_STALLED_INTERVAL_S: '1' };
       const c = processes.start(['worker'], { ...fastStall, WORKER_NAME: 'kill-c' });
       const [id] = (await submit(1, 'kill')) as [string];
       await files.requested('kill'); // worker C is inside the task

@@ -114,6 +114,8 @@ describeIf('worker processes under SIGTERM and SIGKILL', () => {
       expect(await job(ids[0] as string, 'pb'), 'worker A finished the task it was running').toBe('term-a');
 
       const b = processes.start(['worker'], { ...env, WORKER_NAME: 'term-b' });
+      // Start-up (models loaded) is bounded by the test's own timeout, the tasks by waitUntil's.
+      await b.logged('worker started');
       expect(await finalStates(ids)).toEqual(Array(6).fill('SUCCESS'));
       b.child.kill('SIGTERM');
       expect(await b.exited).toEqual({ code: 0, signal: null });
@@ -166,7 +168,10 @@ describeIf('worker processes under SIGTERM and SIGKILL', () => {
       c.child.kill('SIGKILL');
       expect(await c.exited).toEqual({ code: null, signal: 'SIGKILL' });
       files.release('kill');
-      processes.start(['worker'], { ...fastStall, WORKER_NAME: 'kill-d' });
+      const d = processes.start(['worker'], { ...fastStall, WORKER_NAME: 'kill-d' });
+      // Start-up (models loaded: 20-60 s at load 30) is bounded by the test's own timeout, the
+      // recovery by waitUntil's.
+      await d.logged('worker started');
       expect(await finalStates([id])).toEqual(['SUCCESS']);
       expect(await job(id, 'pb')).toBe('kill-d');
     },

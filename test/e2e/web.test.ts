@@ -17,6 +17,7 @@ import { createService, type Service } from '../../src/container.js';
 import { ARCFACE_TEMPLATE_112, estimateSimilarity, type Point } from '../../src/core/similarity-transform.js';
 import { describeWithFaces, facePath } from '../support/faces.js';
 import { startStaticServer, type StaticServer } from '../support/static-server.js';
+import { HANG_GUARD_MS } from '../support/wait-until.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const HAVE_CHROMIUM = existsSync(CHROMIUM);
@@ -37,8 +38,8 @@ const HORSES = 'edge/no_face/horses.jpg';
 const TWO_PEOPLE = 'edge/multi_face/two_people.jpg';
 const OBAMA_FACE_IN_TWO_PEOPLE: Point = [314, 128];
 
-/** A verification in the page can take a cold model run on a slow machine. */
-const RESULT_TIMEOUT_MS = 30_000;
+/** A hang guard: a verification in the page can take a cold model run on a busy machine (~30 s). */
+const RESULT_TIMEOUT_MS = HANG_GUARD_MS;
 
 /*
  * Functions given to page.evaluate run in the page. This project compiles without the DOM library (it
@@ -407,7 +408,7 @@ describeWithFaces('web page in Chromium', () => {
       await page.waitForFunction(
         () => Number(document.querySelector('#dash-tasks dd[data-state="SUCCESS"]')?.textContent) > 0,
         undefined,
-        { timeout: 10_000 },
+        { timeout: HANG_GUARD_MS },
       );
       expect(await page.textContent('#dash-p50')).toMatch(/ms$/);
       expect(await page.textContent('#dash-hit')).toMatch(/%$/);

@@ -5,15 +5,25 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
-import { beforeAll, expect, it } from 'vitest';
+import { afterEach, beforeAll, expect, it } from 'vitest';
 import { describeWithFaces, facePath } from '../support/faces.js';
 
 const run = promisify(execFile);
 const BIN = new URL('../../bin/faceverify.js', import.meta.url).pathname;
 
+/**
+ * Aborted after each test: no run has a timeout of its own (the test's is the hang guard, and a CLI
+ * run with two models takes 3 s idle, 30 s on a loaded machine), so a hung run is killed here.
+ */
+let stop = new AbortController();
+afterEach(() => {
+  stop.abort();
+  stop = new AbortController();
+});
+
 async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { timeout: 30_000 });
+    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { signal: stop.signal });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };

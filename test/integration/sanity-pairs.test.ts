@@ -45,7 +45,7 @@ describeWithFaces('sanity set: same person matches, different people do not', ()
     }
     // A face missed in a real portrait means the detector or the decoder is broken.
     expect(failures).toEqual([]);
-  }, 120_000);
+  });
 
   it('decides ≥ 97 % of same-person and ≥ 98.5 % of different-person pairs right', () => {
     const withEmb = items.filter((i) => i.embedding);

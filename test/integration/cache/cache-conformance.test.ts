@@ -96,7 +96,7 @@ function sampleEntry(seed: number): FaceAnalysis {
 }
 
 function conformance(label: string, makeHarness: () => Harness): void {
-  describe(`${label} cache (conformance)`, { timeout: 2000 }, () => {
+  describe(`${label} cache (conformance)`, () => {
     let h: Harness;
     beforeEach(() => {
       h = makeHarness();

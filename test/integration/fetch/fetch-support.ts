@@ -13,9 +13,10 @@ import type { ResolveHost } from '../../../src/fetch/ssrf-guard.js';
 
 export const LIMITS = {
   maxBytes: 64 * 1024,
-  connectTimeoutMs: 1_000,
-  headersTimeoutMs: 1_000,
-  bodyTimeoutMs: 1_000,
+  // Hang guards (a local download takes milliseconds); the timeout tests set their own.
+  connectTimeoutMs: 60_000,
+  headersTimeoutMs: 60_000,
+  bodyTimeoutMs: 60_000,
 };
 
 /**

@@ -58,7 +58,7 @@ async function fetchOver(allowlist: string, url: string): Promise<Uint8Array> {
   const gate: AddressGate = { allowPrivate: false, allowlist: parseAllowlist(allowlist) };
   const lookup = hostTable({ [HOST]: ['127.0.0.1'], 'other.intranet': ['127.0.0.1'] });
   const connector = buildConnector({
-    timeout: 1_000,
+    timeout: 60_000, // a hang guard: connecting (with TLS here) can take seconds on a busy machine
     ca: certificate?.cert,
     lookup: guardedLookup(gate, lookup),
   });

@@ -132,7 +132,7 @@ describe('DNS rebinding', () => {
     // A connector whose lookup does no checking stands in for a path that dials around the guard's lookup.
     // Wrong if it fails: the last line of defence (checking the socket's remote address) is missing.
     const unchecked = buildConnector({
-      timeout: 1_000,
+      timeout: 60_000, // a hang guard: connecting can take seconds on a busy machine
       lookup: (_host, _options, callback) => callback(null, [{ address: '127.0.0.1', family: 4 }]),
     });
     const dispatcher = new Agent({

@@ -11,6 +11,7 @@ import { loadConfig } from '../../../src/config/config.js';
 import { createService, type Service } from '../../../src/container.js';
 import { describeWithFaces, readFace } from '../../support/faces.js';
 import { multipartBody } from '../../support/multipart.js';
+import { HANG_GUARD_MS } from '../../support/wait-until.js';
 
 describeWithFaces('load: many concurrent verifies against a small queue', () => {
   let service: Service;
@@ -75,10 +76,10 @@ describeWithFaces('load: many concurrent verifies against a small queue', () => 
     expect((rssAfter - rssBefore) / 2 ** 20).toBeLessThan(300);
 
     for (const id of accepted) {
-      const record = await service.queue.wait(id, 30_000);
+      const record = await service.queue.wait(id, HANG_GUARD_MS);
       expect(['SUCCESS', 'FAILURE']).toContain(record?.state);
     }
     const counts = await service.queue.counts();
     expect(counts.PENDING + counts.STARTED + counts.RETRY).toBe(0);
-  }, 90_000);
+  });
 });

@@ -3,19 +3,21 @@
  * Retry-After (in memory and in the real Redis, shared by two instances), CORS only for configured
  * origins, security headers, and no internals in a 500.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config/config.js';
 import { createService, type Service } from '../../../src/container.js';
 import { FaceVerifyError } from '../../../src/errors.js';
 import { multipartBody } from '../../support/multipart.js';
 import { describeWithRedis, REDIS_URL, uniqueName } from '../../support/redis.js';
 
+// Closed after each test: without Redis a service has its own worker, with the models loaded
+// (~450 MB and inference threads each); eleven of them were kept alive until the end of the file.
 const services: Service[] = [];
-afterAll(async () => {
-  await Promise.all(services.map((s) => s.close()));
+afterEach(async () => {
+  await Promise.all(services.splice(0).map((s) => s.close()));
 });
 
-/** An API-only service is enough here (no models needed); with Redis when asked. */
+/** A service without Redis runs its own worker (with the models); with Redis, the API alone. */
 async function api(env: Record<string, string>, redis = false): Promise<Service> {
   const config = loadConfig({ LOG_LEVEL: 'silent', ...(redis ? { REDIS_URL } : {}), ...env });
   const s = await createService(config, redis ? 'api' : 'both', {

@@ -2,43 +2,41 @@
  * Faults with real processes on the real Redis: a `faceverify worker` stopped with SIGTERM finishes its
  * running tasks and exits cleanly, leaving the rest queued; one killed with SIGKILL mid-task leaves a
  * stalled task that another worker picks up and completes. No accepted task is lost.
+ *
+ * Each test has its own queue (key prefix) and API process, and every process is killed and awaited
+ * after it, so a worker of one test can never take a task of the next. Nothing here waits a fixed
+ * time: a task is kept running by an image download the static server holds until the test releases
+ * it, and the tests wait for the events themselves (a log line, the held request, a job field, exit).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
 import { describeWithFaces, HAVE_FACES } from '../../support/faces.js';
 import { HAVE_REDIS, REDIS_URL, uniqueName } from '../../support/redis.js';
+import { ServiceProcesses } from '../../support/service-process.js';
 import { startStaticServer, type StaticServer } from '../../support/static-server.js';
+import { waitUntil } from '../../support/wait-until.js';
+import { deleteKeys } from '../jobs/redis-keys.js';
 
-const BIN = new URL('../../../bin/faceverify.js', import.meta.url).pathname;
 const describeIf = HAVE_FACES && HAVE_REDIS ? describeWithFaces : describeWithFaces.skip;
 
+/** Hang guard per test: starting an API and two workers on a loaded 2-core machine takes up to ~30 s. */
+const TEST_TIMEOUT_MS = 180_000;
+
 describeIf('worker processes under SIGTERM and SIGKILL', () => {
-  const prefix = uniqueName('faults');
-  const port = 20_000 + Math.floor(Math.random() * 20_000);
-  const api = `http://127.0.0.1:${port}`;
-  const children: ChildProcess[] = [];
+  const processes = new ServiceProcesses();
   let files: StaticServer;
   let redis: Redis;
+  let prefix: string;
   let env: Record<string, string>;
+  let api: string;
 
-  const start = (args: string[], extra: Record<string, string> = {}): ChildProcess => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      env: { ...process.env, LOG_LEVEL: 'warn', ...env, ...extra },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    children.push(child);
-    return child;
-  };
-  const exited = (c: ChildProcess): Promise<number | null> =>
-    c.exitCode !== null || c.signalCode !== null
-      ? Promise.resolve(c.exitCode)
-      : new Promise((r) => c.once('exit', (code) => r(code)));
+  const job = (id: string, field: string): Promise<string | null> =>
+    redis.hget(`${prefix}:faceverify-tasks:${id}`, field);
 
-  const submit = async (n: number, slowMs = 0): Promise<string[]> => {
+  const submit = async (n: number, hold?: string): Promise<string[]> => {
     const ids: string[] = [];
     for (let i = 0; i < n; i++) {
       const res = await fetch(`${api}/verify`, {
@@ -46,121 +44,136 @@ describeIf('worker processes under SIGTERM and SIGKILL', () => {
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({
           image1_url: files.url(
-            `lfw/images/Abel_Pacheco/Abel_Pacheco_0001.jpg${slowMs ? `?delay=${slowMs}` : ''}`,
+            `lfw/images/Abel_Pacheco/Abel_Pacheco_0001.jpg${hold ? `?hold=${hold}` : ''}`,
           ),
           image2_url: files.url('lfw/images/Abel_Pacheco/Abel_Pacheco_0004.jpg'),
         }),
       });
+      expect(res.status).toBe(200);
       ids.push(((await res.json()) as { task_id: string }).task_id);
     }
     return ids;
   };
 
-  const finalStates = async (ids: string[], timeoutMs: number): Promise<string[]> => {
-    const deadline = Date.now() + timeoutMs;
-    const states = new Map<string, string>();
-    while (Date.now() < deadline && states.size < ids.length) {
-      for (const id of ids) {
-        if (states.has(id)) continue;
-        const body = (await (await fetch(`${api}/status/${id}`)).json()) as { status: string };
-        if (body.status === 'SUCCESS' || body.status === 'FAILURE') states.set(id, body.status);
-      }
-      await new Promise((r) => setTimeout(r, 100));
+  const finalStates = async (ids: string[]): Promise<string[]> => {
+    const states: string[] = [];
+    for (const id of ids) {
+      const body = await waitUntil(
+        `task ${id} finished`,
+        async () => (await (await fetch(`${api}/status/${id}`)).json()) as { status: string },
+        (b) => b.status === 'SUCCESS' || b.status === 'FAILURE',
+      );
+      states.push(body.status);
     }
-    return ids.map((id) => states.get(id) ?? 'UNFINISHED');
+    return states;
   };
 
   beforeAll(async () => {
     files = await startStaticServer();
     redis = new Redis(REDIS_URL);
+  });
+
+  beforeEach(async () => {
+    prefix = uniqueName('faults');
     env = {
       REDIS_URL,
       REDIS_PREFIX: prefix,
-      PORT: String(port),
+      PORT: '0', // the OS picks a free port; the API logs it
       HOST: '127.0.0.1',
       ALLOW_PRIVATE_URLS: 'true',
       RATE_LIMIT_MAX: '0', // the tests poll /status often
       EMBEDDING_CACHE: 'off',
       MAX_CONCURRENT_TASKS: '1',
-      WORKER_LOCK_DURATION_S: '2',
-      WORKER_STALLED_INTERVAL_S: '1',
     };
-    start(['serve', '--no-worker']);
-    for (let i = 0; i < 100; i++) {
-      try {
-        if ((await fetch(`${api}/health`)).ok) break;
-      } catch {
-        // not yet listening
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }, 30_000);
+    api = await processes.start(['serve', '--no-worker'], env).listening();
+  });
+
+  afterEach(async () => {
+    await processes.stopAll();
+    await deleteKeys(redis, `${prefix}:*`);
+  });
 
   afterAll(async () => {
-    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-    await Promise.all(children.map(exited));
-    const keys = await redis.keys(`${prefix}*`);
-    if (keys.length) await redis.del(...keys);
     redis.disconnect();
     await files.close();
-  }, 30_000);
+  });
 
-  it('SIGTERM: the worker finishes what it runs, exits 0, and another worker completes the rest', async () => {
-    const a = start(['worker'], { WORKER_NAME: 'term-a' });
-    const ids = await submit(6, 300);
-    // Let worker A start on the first task, then ask it to stop.
-    for (
-      let i = 0;
-      i < 100 && (await redis.hget(`${prefix}:faceverify-tasks:${ids[0]}`, 'ats')) !== '1';
-      i++
-    ) {
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    a.kill('SIGTERM');
-    expect(await exited(a)).toBe(0);
-    const b = start(['worker'], { WORKER_NAME: 'term-b' });
-    expect(await finalStates(ids, 30_000)).toEqual(Array(6).fill('SUCCESS'));
-    b.kill('SIGTERM');
-    expect(await exited(b)).toBe(0);
-    for (const id of ids) {
-      // A graceful stop never costs a task an attempt.
-      expect(await redis.hget(`${prefix}:faceverify-tasks:${id}`, 'atm')).toBe('1');
-    }
-  }, 60_000);
+  it(
+    'SIGTERM: the worker finishes what it runs, exits 0, and another worker completes the rest',
+    { timeout: TEST_TIMEOUT_MS },
+    async () => {
+      // Wrong if it fails: a deploy (SIGTERM) would cut the running task off or lose queued ones.
+      const a = processes.start(['worker'], { ...env, WORKER_NAME: 'term-a' });
+      const ids = await submit(6, 'term');
+      // Worker A is inside the first task (its download is held), so SIGTERM comes mid-task.
+      await files.requested('term');
+      a.child.kill('SIGTERM');
+      await a.logged('shutting down');
+      files.release('term');
+      expect(await a.exited).toEqual({ code: 0, signal: null });
+      expect(await job(ids[0] as string, 'pb'), 'worker A finished the task it was running').toBe('term-a');
 
-  it('SIGTERM while the worker is still starting: it finishes starting, then exits 0', async () => {
-    // Wrong if it fails: a signal that arrives while models load (or just after the worker claimed its
-    // first task) would kill the process outright (Node's default action) instead of a clean stop.
-    // A fresh model folder makes start-up convert the models; a file appearing there proves the
-    // process is inside start-up, past its own imports.
-    const cache = mkdtempSync(join(tmpdir(), 'faceverify-starting-'));
-    try {
-      const w = start(['worker'], { WORKER_NAME: 'starting', MODEL_CACHE_DIR: cache });
-      for (let i = 0; i < 400 && readdirSync(cache).length === 0; i++) {
-        await new Promise((r) => setTimeout(r, 25));
+      const b = processes.start(['worker'], { ...env, WORKER_NAME: 'term-b' });
+      // Start-up (models loaded) is bounded by the test's own timeout, the tasks by waitUntil's.
+      await b.logged('worker started');
+      expect(await finalStates(ids)).toEqual(Array(6).fill('SUCCESS'));
+      b.child.kill('SIGTERM');
+      expect(await b.exited).toEqual({ code: 0, signal: null });
+      for (const id of ids) {
+        // A graceful stop never costs a task an attempt.
+        expect(await job(id, 'atm')).toBe('1');
       }
-      expect(readdirSync(cache).length, 'start-up wrote nothing to the model folder').toBeGreaterThan(0);
-      w.kill('SIGTERM');
-      expect(await exited(w)).toBe(0);
-    } finally {
-      rmSync(cache, { recursive: true, force: true });
-    }
-  }, 60_000);
+      for (const id of ids.slice(1)) expect(await job(id, 'pb'), 'the rest were left queued').toBe('term-b');
+    },
+  );
 
-  it('SIGKILL mid-task: the stalled task is recovered by another worker and completes', async () => {
-    const c = start(['worker'], { WORKER_NAME: 'kill-c' });
-    const [id] = await submit(1, 1500);
-    for (
-      let i = 0;
-      i < 200 && (await redis.hget(`${prefix}:faceverify-tasks:${id}`, 'pb')) !== 'kill-c';
-      i++
-    ) {
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    c.kill('SIGKILL');
-    await exited(c);
-    start(['worker'], { WORKER_NAME: 'kill-d' });
-    expect(await finalStates([id as string], 30_000)).toEqual(['SUCCESS']);
-    expect(await redis.hget(`${prefix}:faceverify-tasks:${id}`, 'pb')).toBe('kill-d');
-  }, 60_000);
+  it(
+    'SIGTERM while the worker is still starting: it finishes starting, then exits 0',
+    { timeout: TEST_TIMEOUT_MS },
+    async () => {
+      // Wrong if it fails: a signal that arrives while models load (or just after the worker claimed its
+      // first task) would kill the process outright (Node's default action) instead of a clean stop.
+      // A fresh model folder makes start-up convert the models; a file appearing there proves the
+      // process is inside start-up, past its own imports.
+      const cache = mkdtempSync(join(tmpdir(), 'faceverify-starting-'));
+      try {
+        const w = processes.start(['worker'], { ...env, WORKER_NAME: 'starting', MODEL_CACHE_DIR: cache });
+        await waitUntil(
+          'start-up wrote to the model folder',
+          () => readdirSync(cache).length,
+          (n) => n > 0,
+          { intervalMs: 5 },
+        );
+        w.child.kill('SIGTERM');
+        expect(await w.exited).toEqual({ code: 0, signal: null });
+      } finally {
+        rmSync(cache, { recursive: true, force: true });
+      }
+    },
+  );
+
+  it(
+    'SIGKILL mid-task: the stalled task is recovered by another worker and completes',
+    { timeout: TEST_TIMEOUT_MS },
+    async () => {
+      // Wrong if it fails: a crashed or OOM-killed worker would lose the task it was running.
+      // A short lock, so that the killed worker's task is found stalled within a few seconds; not
+      // shorter, or a renewal delayed by a busy machine could let worker C's own stalled check
+      // requeue the task before the kill (and a second stall fails it).
+      const fastStall = { ...env, WORKER_LOCK_DURATION_S: '4', WORKER_STALLED_INTERVAL_S: '1' };
+      const c = processes.start(['worker'], { ...fastStall, WORKER_NAME: 'kill-c' });
+      const [id] = (await submit(1, 'kill')) as [string];
+      await files.requested('kill'); // worker C is inside the task
+      expect(await job(id, 'pb')).toBe('kill-c');
+      c.child.kill('SIGKILL');
+      expect(await c.exited).toEqual({ code: null, signal: 'SIGKILL' });
+      files.release('kill');
+      const d = processes.start(['worker'], { ...fastStall, WORKER_NAME: 'kill-d' });
+      // Start-up (models loaded: 20-60 s at load 30) is bounded by the test's own timeout, the
+      // recovery by waitUntil's.
+      await d.logged('worker started');
+      expect(await finalStates([id])).toEqual(['SUCCESS']);
+      expect(await job(id, 'pb')).toBe('kill-d');
+    },
+  );
 });

@@ -1,7 +1,8 @@
 // BullMQ across real processes on the real Redis: two worker processes (test/fixtures/bullmq-worker.ts)
 // share one queue and run every task exactly once; a worker SIGKILLed mid-task leaves a stalled job
 // that another worker recovers and completes. Every child is killed after each test, even on failure.
-// Time budget: < 20 s in all (each child needs ~1 s to start under tsx; stall recovery ~2 s).
+// Run time: < 20 s in all idle (each child needs ~1 s to start under tsx; stall recovery ~2 s); the
+// waits are for events (a line, an exit, a task's end), with hang guards far above that.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -11,6 +12,7 @@ import { afterEach, beforeEach, expect, it } from 'vitest';
 import { BullmqQueue } from '../../../src/jobs/bullmq-queue.js';
 import type { TaskPayload } from '../../../src/jobs/task-queue.js';
 import { describeWithRedis, REDIS_URL, uniqueName } from '../../support/redis.js';
+import { HANG_GUARD_MS } from '../../support/wait-until.js';
 import { deleteKeys } from './redis-keys.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -35,10 +37,9 @@ describeWithRedis('BullmqQueue across worker processes (real Redis)', () => {
   });
 
   afterEach(async () => {
-    for (const child of children) {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    }
-    children.length = 0;
+    const running = children.splice(0).filter((c) => c.exitCode === null && c.signalCode === null);
+    for (const child of running) child.kill('SIGKILL');
+    await Promise.all(running.map((c) => once(c, 'exit')));
     await producer?.close();
     producer = undefined;
     await deleteKeys(admin, `${prefix}:*`);
@@ -63,7 +64,7 @@ describeWithRedis('BullmqQueue across worker processes (real Redis)', () => {
     return {
       child,
       pid: child.pid ?? -1,
-      line: (pattern, timeoutMs = 10_000) =>
+      line: (pattern, timeoutMs = HANG_GUARD_MS) =>
         new Promise((resolve, reject) => {
           const check = (): void => {
             const hit = out.split('\n').find((l) => pattern.test(l));
@@ -100,13 +101,14 @@ describeWithRedis('BullmqQueue across worker processes (real Redis)', () => {
   it('two worker processes share the work and run every task exactly once', async () => {
     // Wrong if it fails: with several workers a task could run twice (double work, duplicate
     // results) or be lost, or one process would not take part at all.
-    const workers = [startWorker({ HANDLER_MS: '30' }), startWorker({ HANDLER_MS: '30' })];
+    // BARRIER: each process's first tasks wait until both processes run one, so both take part.
+    const workers = [0, 1].map(() => startWorker({ HANDLER_MS: '30', BARRIER: '2' }));
     await Promise.all(workers.map((w) => w.line(/^ready$/)));
     const queue = (producer = new BullmqQueue({ redisUrl: REDIS_URL, prefix, queueName: 'tasks' }));
 
     const ids: string[] = [];
     for (let n = 0; n < 20; n += 1) ids.push(await queue.enqueue(task(n)));
-    const records = await Promise.all(ids.map((id) => queue.wait(id, 10_000)));
+    const records = await Promise.all(ids.map((id) => queue.wait(id, HANG_GUARD_MS)));
 
     const byPid = new Map<number, number>();
     for (const [i, record] of records.entries()) {
@@ -125,13 +127,15 @@ describeWithRedis('BullmqQueue across worker processes (real Redis)', () => {
       workers.map((w) => once(w.child, 'exit').then(([code]) => code as number)),
     );
     expect(codes).toEqual([0, 0]);
-  }, 20_000);
+  });
 
   it('a task whose worker is SIGKILLed mid-run is recovered by another worker and completes', async () => {
     // Wrong if it fails: a crashed or OOM-killed worker would lose the tasks it was running, leaving
     // them STARTED forever.
-    const fastStall = { LOCK_MS: '1000', STALLED_MS: '500', CONCURRENCY: '1' };
-    const doomed = startWorker({ ...fastStall, HANDLER_MS: '60000' });
+    // A short lock so the task is found stalled soon after the kill, but not so short that a
+    // renewal delayed by a busy machine lets the doomed worker's own stalled check requeue its task.
+    const fastStall = { LOCK_MS: '4000', STALLED_MS: '500', CONCURRENCY: '1' };
+    const doomed = startWorker({ ...fastStall, HANDLER_MS: '600000' });
     await doomed.line(/^ready$/);
     producer = new BullmqQueue({ redisUrl: REDIS_URL, prefix, queueName: 'tasks' });
     const id = await producer.enqueue(task(1));
@@ -142,10 +146,10 @@ describeWithRedis('BullmqQueue across worker processes (real Redis)', () => {
     await once(doomed.child, 'exit');
     const rescuer = startWorker({ ...fastStall, HANDLER_MS: '10' });
 
-    const record = await producer.wait(id, 12_000);
+    const record = await producer.wait(id, HANG_GUARD_MS);
     expect(record?.state).toBe('SUCCESS');
     expect(record?.result).toEqual({ pid: rescuer.pid });
     expect(record?.attempts, 'started twice: once per worker').toBe(2);
     expect(await admin.get(`${prefix}:runs:${id}`)).toBe('2');
-  }, 20_000);
+  });
 });

@@ -8,6 +8,7 @@ import { BullmqQueue } from '../../../src/jobs/bullmq-queue.js';
 import type { QueueLogger } from '../../../src/jobs/queue-options.js';
 import type { TaskPayload } from '../../../src/jobs/task-queue.js';
 import { describeWithRedis, REDIS_URL, uniqueName } from '../../support/redis.js';
+import { HANG_GUARD_MS } from '../../support/wait-until.js';
 import { deleteKeys } from './redis-keys.js';
 
 const silent: QueueLogger = { warn: () => undefined, error: () => undefined };
@@ -53,11 +54,16 @@ describeWithRedis('BullmqQueue in Redis (real Redis)', () => {
     expect(await admin.hget(key, 'data'), 'payload present while the task runs').toContain('SECRET-IMAGE-a');
 
     release();
-    expect(await queue.wait(id, 3000)).toMatchObject({ state: 'FAILURE', error: { code: 'INVALID_IMAGE' } });
+    expect(await queue.wait(id, HANG_GUARD_MS)).toMatchObject({
+      state: 'FAILURE',
+      error: { code: 'INVALID_IMAGE' },
+    });
     expect(JSON.parse((await admin.hget(key, 'failedReason')) ?? '')).toEqual({
       code: 'INVALID_IMAGE',
       error: 'Image 1 is not a valid image',
     });
-    await expect.poll(() => admin.hget(key, 'data'), { timeout: 2000, interval: 10 }).not.toContain('SECRET');
+    await expect
+      .poll(() => admin.hget(key, 'data'), { timeout: HANG_GUARD_MS, interval: 10 })
+      .not.toContain('SECRET');
   });
 });

@@ -4,10 +4,11 @@
  * number, images spread over the threads, and a thread that dies neither hangs a caller nor shrinks
  * the pool.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import type { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { FaceVerifyError } from '../../../src/errors.js';
@@ -17,6 +18,7 @@ import { Verifier } from '../../../src/pipeline/verifier.js';
 import { AnalyzerPool } from '../../../src/runtime/analyzer-pool.js';
 import { DEFAULT_SESSION_OPTIONS } from '../../../src/runtime/onnx-session.js';
 import { describeWithFaces, facePath, readFace } from '../../support/faces.js';
+import { HANG_GUARD_MS } from '../../support/wait-until.js';
 
 const A = 'lfw/images/Abel_Pacheco/Abel_Pacheco_0001.jpg';
 const B = 'lfw/images/Abel_Pacheco/Abel_Pacheco_0004.jpg';
@@ -35,7 +37,7 @@ function workers(pool: AnalyzerPool): Worker[] {
 
 /** Waits until no image is in flight (an earlier test's second image may still be running). */
 async function idle(pool: AnalyzerPool): Promise<void> {
-  await expect.poll(() => pool.inFlight().every((n) => n === 0), { timeout: 20_000 }).toBe(true);
+  await expect.poll(() => pool.inFlight().every((n) => n === 0), { timeout: HANG_GUARD_MS }).toBe(true);
 }
 
 describeWithFaces('AnalyzerPool: the pipeline on inference threads', () => {
@@ -116,7 +118,7 @@ describeWithFaces('AnalyzerPool: the pipeline on inference threads', () => {
     );
     const r = await pooled.verify(readFace(A), readFace(B));
     expect(r.is_match).toBe(true);
-    await expect.poll(() => pool.size, { timeout: 20_000 }).toBe(2);
+    await expect.poll(() => pool.size, { timeout: HANG_GUARD_MS }).toBe(2);
     expect(workers(pool)).not.toContain(victim);
   });
 });
@@ -139,7 +141,9 @@ describeWithFaces('AnalyzerPool: start and stop', () => {
     expect(v.size).toBe(0);
   });
 
-  it('a script that never calls close() still exits once its answer is in (idle threads are unref’d)', () => {
+  it('a script that never calls close() still exits once its answer is in (idle threads are unref’d)', async ({
+    signal,
+  }) => {
     const dist = new URL('../../../dist/index.js', import.meta.url);
     if (!existsSync(dist)) throw new Error('dist/ is missing: run `npm run build` (npm ci does it)');
     const script = `
@@ -151,11 +155,13 @@ describeWithFaces('AnalyzerPool: start and stop', () => {
     const dir = mkdtempSync(join(tmpdir(), 'faceverify-pool-'));
     try {
       writeFileSync(join(dir, 'script.mjs'), script);
-      const out = execFileSync(process.execPath, [join(dir, 'script.mjs')], {
+      // The test's own timeout is the hang guard (a script that never exits); its signal kills the
+      // child then. (A synchronous run could not be interrupted, and needed a time limit of its own.)
+      const { stdout } = await promisify(execFile)(process.execPath, [join(dir, 'script.mjs')], {
         encoding: 'utf8',
-        timeout: 60_000,
+        signal,
       });
-      expect(out.trim()).toBe('dims 192');
+      expect(stdout.trim()).toBe('dims 192');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

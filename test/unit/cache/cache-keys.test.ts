@@ -1,4 +1,4 @@
-// Time budget: a few dozen sha256 digests (< 5 ms); limit 200 ms.
+// Time budget: a few dozen sha256 digests (< 5 ms).
 import { describe, expect, it } from 'vitest';
 import { embeddingKey, isCanonicalPairOrder, resultKey, sha256Hex } from '../../../src/cache/cache-keys.js';
 import {
@@ -18,7 +18,7 @@ const result = { sha1: shaA, sha2: shaB, analysis, scoring: { threshold: 0.42 } 
 const changed = (patch: Partial<typeof settings>, id = analyzer.model.id): string =>
   analysisIdentity({ model: { id }, settings: { ...settings, ...patch } });
 
-describe('sha256Hex', { timeout: 2000 }, () => {
+describe('sha256Hex', () => {
   it('matches the FIPS 180-2 test vector for "abc"', () => {
     // Failing means keys are not the sha256 of the content, and hashes from elsewhere won't match.
     expect(sha256Hex(Buffer.from('abc'))).toBe(
@@ -27,7 +27,7 @@ describe('sha256Hex', { timeout: 2000 }, () => {
   });
 });
 
-describe('embeddingKey', { timeout: 2000 }, () => {
+describe('embeddingKey', () => {
   it('is a sha256 hex digest and the same for the same input', () => {
     // Failing means a warm cache never hits (unstable keys) or keys have an unexpected shape.
     const key = embeddingKey({ imageSha256: shaA, analysis });
@@ -70,7 +70,7 @@ describe('embeddingKey', { timeout: 2000 }, () => {
   });
 });
 
-describe('resultKey', { timeout: 2000 }, () => {
+describe('resultKey', () => {
   it('is the same for (a, b) and (b, a)', () => {
     // Failing means verify(a, b) and verify(b, a) are computed and cached twice.
     expect(resultKey({ ...result, sha1: shaB, sha2: shaA })).toBe(resultKey(result));

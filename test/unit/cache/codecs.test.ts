@@ -1,8 +1,8 @@
-// Time budget: a few encodes and decodes of 512 floats (< 5 ms); limit 200 ms.
+// Time budget: a few encodes and decodes of 512 floats (< 5 ms).
 import { describe, expect, it } from 'vitest';
 import { jsonCodec } from '../../../src/cache/codecs.js';
 
-describe('jsonCodec', { timeout: 2000 }, () => {
+describe('jsonCodec', () => {
   it('round-trips a verification result', () => {
     // Failing means a result cache hit returns a different result than was computed.
     const codec = jsonCodec<unknown>();

@@ -1,4 +1,4 @@
-// Time budget: < 5 ms; limit 200 ms. (The Redis backend through createCache is in
+// Time budget: < 5 ms. (The Redis backend through createCache is in
 // test/integration/cache/redis-cache.test.ts.)
 import { describe, expect, it } from 'vitest';
 import { jsonCodec } from '../../../src/cache/codecs.js';
@@ -8,7 +8,7 @@ import { MemoryCache } from '../../../src/cache/memory-cache.js';
 
 const common = { name: 'embeddings', ttlSeconds: 60, maxEntries: 10, codec: jsonCodec<number>() };
 
-describe('createCache', { timeout: 2000 }, () => {
+describe('createCache', () => {
   it('builds the backend asked for', () => {
     // Failing means EMBEDDING_CACHE=off or the default memory setting builds the wrong cache.
     expect(createCache({ ...common, backend: 'memory' })).toBeInstanceOf(MemoryCache);
@@ -21,7 +21,7 @@ describe('createCache', { timeout: 2000 }, () => {
   });
 });
 
-describe('DisabledCache (EMBEDDING_CACHE=off)', { timeout: 2000 }, () => {
+describe('DisabledCache (EMBEDDING_CACHE=off)', () => {
   it('keeps nothing: every get misses, size stays 0, and the lookups are counted', async () => {
     // Failing means a deployment that must not keep biometric data keeps it anyway.
     const cache = createCache({ ...common, backend: 'off' });

@@ -1,10 +1,10 @@
-// Time budget: every test here is a handful of arithmetic operations (< 1 ms); the 100 ms limit is generous.
+// Time budget: every test here is a handful of arithmetic operations (< 1 ms).
 import { describe, expect, it } from 'vitest';
 import { boxArea, iou, squareBox, type Box } from '../../../src/core/box.js';
 
 const box = (x1: number, y1: number, x2: number, y2: number): Box => ({ x1, y1, x2, y2 });
 
-describe('boxArea', { timeout: 100 }, () => {
+describe('boxArea', () => {
   it('is width × height with width = x2 − x1 (no MTCNN-style +1, which would give 20)', () => {
     expect(boxArea(box(0, 0, 4, 3))).toBe(12);
     expect(boxArea(box(1.5, 2, 3, 4.5))).toBeCloseTo(3.75, 12);
@@ -16,7 +16,7 @@ describe('boxArea', { timeout: 100 }, () => {
   });
 });
 
-describe('iou', { timeout: 100 }, () => {
+describe('iou', () => {
   const a = box(0, 0, 2, 2);
   const b = box(1, 0, 3, 2);
 
@@ -59,7 +59,7 @@ describe('iou', { timeout: 100 }, () => {
   });
 });
 
-describe('squareBox', { timeout: 100 }, () => {
+describe('squareBox', () => {
   it('widens a tall box about its centre (a shifted square would crop the face off-centre)', () => {
     expect(squareBox(box(10, 0, 20, 20))).toEqual(box(5, 0, 25, 20));
   });

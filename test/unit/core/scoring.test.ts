@@ -1,4 +1,4 @@
-// Time budget: arithmetic only (< 5 ms); limit 200 ms.
+// Time budget: arithmetic only (< 5 ms).
 import { describe, expect, it } from 'vitest';
 import { rocTable } from '../../../src/core/operating-point.js';
 import { plattProbability, resolveThreshold, roundTo, Scoring } from '../../../src/core/scoring.js';
@@ -19,7 +19,7 @@ const theirRoc = rocTable(pairs(0.3), 'their pairs', 0.01);
 const a = Float32Array.of(1, 0);
 const b = Float32Array.of(Math.cos(1), Math.sin(1)); // cos = 0.5403
 
-describe('Scoring', { timeout: 2000 }, () => {
+describe('Scoring', () => {
   it('decides on cosine ≥ threshold and reports the equivalent euclidean threshold (d² = 2 − 2cos)', () => {
     // Failing means is_match and the reported thresholds disagree with the metrics.
     const r = new Scoring(model).compare(a, b, 0.5);

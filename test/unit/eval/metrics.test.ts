@@ -1,4 +1,4 @@
-// Time budget: the largest case is a Platt fit on 20 000 scores (~10 ms); limit 200 ms per test.
+// Time budget: the largest case is a Platt fit on 20 000 scores (~10 ms).
 import { describe, expect, it } from 'vitest';
 import {
   accuracyAt,
@@ -35,7 +35,7 @@ function mannWhitney(ps: readonly ScoredPair[]): number {
 // Same 0.9, 0.6, 0.4; different 0.7, 0.3, 0.2 — worked out by hand in the comments below.
 const SMALL = pairs([0.9, 0.6, 0.4], [0.7, 0.3, 0.2]);
 
-describe('perfectly separable scores', { timeout: 2000 }, () => {
+describe('perfectly separable scores', () => {
   const ps = [...pairs([0.9, 0.8, 0.7], [0.1, 0.2, 0.3], 0), ...pairs([0.95, 0.75], [0.05, 0.35], 1)];
 
   it('give accuracy 1 on every fold, AUC 1, EER 0 and TAR 1 at any FAR', () => {
@@ -54,7 +54,7 @@ describe('perfectly separable scores', { timeout: 2000 }, () => {
   });
 });
 
-describe('a small ROC worked out by hand', { timeout: 2000 }, () => {
+describe('a small ROC worked out by hand', () => {
   it('has one point per distinct score, from (0, 0) to (1, 1)', () => {
     // Descending: 0.9 S, 0.7 D, 0.6 S, 0.4 S, 0.3 D, 0.2 D.
     const roc = rocCurve(SMALL);
@@ -108,7 +108,7 @@ describe('a small ROC worked out by hand', { timeout: 2000 }, () => {
   });
 });
 
-describe('ties', { timeout: 2000 }, () => {
+describe('ties', () => {
   it('a same and a different pair with equal scores count half in the AUC (diagonal ROC step)', () => {
     const ps = pairs([0.5, 0.9], [0.5, 0.1]);
     expect(rocAuc(rocCurve(ps))).toBeCloseTo(mannWhitney(ps), 12);
@@ -131,7 +131,7 @@ describe('ties', { timeout: 2000 }, () => {
   });
 });
 
-describe('k-fold accuracy', { timeout: 2000 }, () => {
+describe('k-fold accuracy', () => {
   // Folds 0 and 1 are clean; fold 2 has a different pair at 0.6.
   // Fold 2 tested: trained on 0.2 D, 0.2 D, 0.8 S, 0.8 S → threshold 0.5 → its 0.6 D is wrong: 1/2.
   // Folds 0, 1 tested: trained on 0.2 D, 0.6 D, 0.8 S, 0.8 S → threshold 0.7 → both right: 1.
@@ -157,7 +157,7 @@ describe('k-fold accuracy', { timeout: 2000 }, () => {
   });
 });
 
-describe('failed pairs count as wrong at every threshold', { timeout: 2000 }, () => {
+describe('failed pairs count as wrong at every threshold', () => {
   it('a failed same pair is a false reject, whatever the threshold', () => {
     const ps = pairs([0.9, null], [0.1, 0.2]);
     expect(bestThreshold(ps).accuracy).toBeCloseTo(3 / 4, 12);
@@ -233,7 +233,7 @@ describe('Platt scaling', () => {
   });
 });
 
-describe('reliability', { timeout: 2000 }, () => {
+describe('reliability', () => {
   it('bins predictions and computes ECE and Brier as worked out by hand', () => {
     const r = reliability([0.05, 0.15, 0.95, 0.92], [false, true, true, true], 10);
     expect(r.bins[0]).toMatchObject({ count: 1, observedRate: 0 });

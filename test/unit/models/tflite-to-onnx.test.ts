@@ -95,7 +95,7 @@ describeWithFaces('TFLite → ONNX conversion matches a reference interpreter on
   it('MobileFaceNet (112×112, batch 1 although the TFLite graph hard-codes 2)', async () => {
     const input = await crop(photo, { left: 360, top: 310, width: 470, height: 470 }, 112, 112);
     expect(await compare('mobilefacenet', MOBILEFACENET.source, input)).toBeLessThan(1e-4);
-  }, 20_000);
+  });
 });
 
 it('refuses an operator it does not know, naming it', () => {

@@ -81,10 +81,12 @@ describe('sniffFormat', () => {
 });
 
 describe('decodeImage', () => {
-  it('refuses a PNG declaring 50,000 × 50,000 pixels quickly and without decoding it', async () => {
-    const t = performance.now();
-    expect(await codeOf(decodeImage(pngBomb(50_000, 50_000)))).toBe('IMAGE_TOO_LARGE');
-    expect(performance.now() - t).toBeLessThan(1000);
+  it('refuses a PNG declaring 50,000 × 50,000 pixels without decoding it', async () => {
+    // Refused from the header: by our side limit (the message quotes the declared size) or by
+    // sharp's input pixel limit, which libvips checks on the header too; not by a decode timeout.
+    const err: unknown = await decodeImage(pngBomb(50_000, 50_000)).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'IMAGE_TOO_LARGE' });
+    expect((err as Error).message).toMatch(/^The image (declares 50000×50000 pixels|has too many pixels)/);
   });
 
   it('refuses a JPEG header claiming 65,500 × 65,500 pixels', async () => {
@@ -125,13 +127,11 @@ describe('decodeImage', () => {
       .gif()
       .toBuffer();
     expect((await sharp(gif).metadata()).pages).toBeGreaterThan(20); // the encoder merges look-alike frames
-    const t = performance.now();
     const img = await decodeImage(gif);
     expect([img.width, img.height]).toEqual([32, 24]);
     // The first frame is red: later frames were not composited over it.
     expect(img.data[0]).toBeGreaterThan(200);
     expect(img.data[2]).toBeLessThan(50);
-    expect(performance.now() - t).toBeLessThan(500);
   });
 
   it('scales a large image down to maxDimension and reports the scale back to original pixels', async () => {

@@ -42,7 +42,7 @@ describeWithFaces('faceverify eval --degrade', () => {
         dir,
         '--json',
       ],
-      { timeout: 60_000, env: { ...process.env, INFERENCE_THREADS: '0' } },
+      { env: { ...process.env, INFERENCE_THREADS: '0' } },
     );
     const report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as Report;
     expect(report.threshold).toBeGreaterThan(0.2);

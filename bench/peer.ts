@@ -21,7 +21,7 @@
  * - the floor: multiply-adds of our four nets (bench/peer/model-flops.ts) with the MTCNN candidate
  *   counts observed on these images, as milliseconds at `--gflops` GFLOP/s on one core.
  */
-import { execFileSync, fork, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
@@ -36,6 +36,7 @@ import { createSession, type InferenceSession } from '../src/runtime/onnx-sessio
 import { FACES_DIR } from './faces-dir.js';
 import { createHumanPeer } from './peer/human-peer.js';
 import { countTflite, loadCounted } from './peer/model-flops.js';
+import { ask, startWorker, stop, type Worker } from './peer/worker-client.js';
 import { numberArg } from './args.js';
 import { lfwSample } from './inputs.js';
 import { median, pageFaultMicros, stats, type Stats } from './stats.js';
@@ -295,52 +296,10 @@ const networks = {
 
 // ---------------------------------------------------------------------------------------------------
 // 3. Throughput and memory in child processes (plain node, own heaps).
-type Reply =
-  | { type: 'ready'; loadMs: number }
-  | { type: 'warm' }
-  | { type: 'done'; pairs: number; ms: number; maxRssMb: number; rssMb: number }
-  | { type: 'error'; message: string };
-interface Worker {
-  child: ChildProcess;
-  next: () => Promise<Reply>;
-}
-const workerPath = new URL('peer/verify-worker.js', import.meta.url).pathname;
 const pairs = photos.images.map((img, k) => [
   img.bytes,
   (photos.images[(k + 1) % photos.images.length] as { bytes: Buffer }).bytes,
 ]);
-
-async function startWorker(engine: 'ours' | 'human'): Promise<Worker> {
-  // execArgv: [] so the child does not inherit tsx's loader: it runs as a user would run it.
-  const child = fork(workerPath, [engine], { serialization: 'advanced', execArgv: [], stdio: 'inherit' });
-  const queue: Reply[] = [];
-  const waiting: ((r: Reply) => void)[] = [];
-  child.on('message', (m) => {
-    const r = m as Reply;
-    const w = waiting.shift();
-    if (w) w(r);
-    else queue.push(r);
-  });
-  const next = async (): Promise<Reply> => {
-    const r = queue.shift() ?? (await new Promise<Reply>((resolve) => waiting.push(resolve)));
-    if (r.type === 'error') throw new Error(`${engine} worker: ${r.message}`);
-    return r;
-  };
-  const ready = await next();
-  if (ready.type !== 'ready') throw new Error(`${engine} worker did not start`);
-  return { child, next };
-}
-async function ask<T extends Reply['type']>(w: Worker, msg: object, want: T) {
-  w.child.send(msg);
-  const r = await w.next();
-  if (r.type !== want) throw new Error(`expected ${want}, got ${r.type}`);
-  return r as Extract<Reply, { type: T }>;
-}
-const stop = (w: Worker): Promise<void> =>
-  new Promise((resolve) => {
-    w.child.once('exit', () => resolve());
-    w.child.disconnect();
-  });
 
 async function runGroup(ws: Worker[], msg: object) {
   const done = await Promise.all(ws.map((w) => ask(w, { type: 'run', ...msg }, 'done')));

@@ -111,16 +111,30 @@ export function reportIn(state: AnalysisState, face: DetectedFace): FaceReport {
   return { ...reportFace(original, image.scale), orientation: turn };
 }
 
+/**
+ * The detector's options for some pixels. Face sizes are settings in `maxDimension` pixels; a big JPEG
+ * decoded smaller (`reduction` < 1, src/pipeline/reduced-decode.ts) is searched for the same faces.
+ */
+function detectOptions(image: DecodedImage, options: DetectOptions): DetectOptions {
+  if (image.reduction === 1) return options;
+  const { minFaceSize, maxFaceSize } = options;
+  return {
+    ...options,
+    minFaceSize: minFaceSize * image.reduction,
+    ...(maxFaceSize ? { maxFaceSize: maxFaceSize * image.reduction } : {}),
+  };
+}
+
 /** Runs the detector on some pixels with the settings' options. */
 function detectIn(state: AnalysisState, image: DecodedImage): Promise<DetectedFace[]> {
-  return state.models.detector.detect({ ...image, channels: 3 }, state.settings.detect);
+  return state.models.detector.detect({ ...image, channels: 3 }, detectOptions(image, state.settings.detect));
 }
 
 /** FACE_TOO_SMALL for a face below the minimum size. */
 function tooSmall(state: AnalysisState, face: DetectedFace): FaceVerifyError {
-  const scale = need(state.image, 'image').scale;
+  const { scale, reduction } = need(state.image, 'image');
   const side = Math.round(faceSide(face) * scale);
-  const min = Math.round(state.settings.detect.minFaceSize * scale);
+  const min = Math.round(state.settings.detect.minFaceSize * reduction * scale);
   return new FaceVerifyError(
     'FACE_TOO_SMALL',
     `The face is about ${side} px; faces of at least ${min} px are needed`,
@@ -153,6 +167,34 @@ const detect: AnalysisStage = {
   timing: 'detect',
   async run(state) {
     state.faces = await detectIn(state, need(state.image, 'image'));
+  },
+};
+
+/**
+ * How much larger than the minimum every face in a reduced copy of a big JPEG must be for the analysis
+ * to go on with the copy. Faces near the minimum are found and aligned at fewer pixels in the copy, so
+ * their embeddings drift from the `maxDimension` decode (docs/performance.md, "Large photos").
+ */
+const REDUCED_FACE_MARGIN = 2;
+
+/**
+ * A big JPEG decoded to a reduced copy (src/pipeline/reduced-decode.ts) is decoded again at
+ * `maxDimension` and searched again when the copy shows no face, or a face under
+ * {@link REDUCED_FACE_MARGIN} times the minimum size: the later stages then see exactly what they see
+ * without the reduction, and only photos whose faces are all comfortably large take the cheaper path.
+ */
+const referenceDecode: AnalysisStage = {
+  name: 'reference-decode',
+  timing: 'detect',
+  async run(state) {
+    const image = need(state.image, 'image');
+    if (image.reduction === 1) return;
+    const limit = REDUCED_FACE_MARGIN * state.settings.detect.minFaceSize * image.reduction;
+    const faces = need(state.faces, 'faces');
+    if (faces.length > 0 && faces.every((f) => faceSide(f) >= limit)) return;
+    const reference = await decodeImage(state.bytes, { ...state.settings.decode, minReducedDimension: 0 });
+    state.image = reference;
+    state.faces = await detectIn(state, reference);
   },
 };
 
@@ -244,7 +286,7 @@ const smallFaceSearch: AnalysisStage = {
     const image = need(state.image, 'image');
     const [small] = await state.models.detector.detect(
       { ...image, channels: 3 },
-      { ...state.settings.detect, minFaceSize: floor, maxFaceSize: minFaceSize },
+      detectOptions(image, { ...state.settings.detect, minFaceSize: floor, maxFaceSize: minFaceSize }),
     );
     if (small) throw tooSmall(state, small);
   },
@@ -264,7 +306,7 @@ const select: AnalysisStage = {
     const face = selectFace(faces, state.settings.facePolicy, image, (all) =>
       all.map((f) => reportIn(state, f)),
     );
-    if (faceSide(face) < state.settings.detect.minFaceSize) throw tooSmall(state, face);
+    if (faceSide(face) < state.settings.detect.minFaceSize * image.reduction) throw tooSmall(state, face);
     state.face = face;
     state.out.face = reportIn(state, face);
     state.out.faceCount = faces.length;
@@ -330,6 +372,7 @@ function refusedBy(filter: 'low' | 'medium' | 'high', q: FaceQuality): boolean {
 export const ANALYSIS_STAGES: readonly AnalysisStage[] = [
   decode,
   detect,
+  referenceDecode,
   lowLightRetry,
   orientationSearch,
   smallFaceSearch,
@@ -339,7 +382,13 @@ export const ANALYSIS_STAGES: readonly AnalysisStage[] = [
 ];
 
 /** The stages up to and including detection, the second looks included (`faceverify detect`). */
-export const DETECTION_STAGES: readonly AnalysisStage[] = [decode, detect, lowLightRetry, orientationSearch];
+export const DETECTION_STAGES: readonly AnalysisStage[] = [
+  decode,
+  detect,
+  referenceDecode,
+  lowLightRetry,
+  orientationSearch,
+];
 
 /**
  * Runs stages over a fresh state, timing each.

@@ -9,7 +9,8 @@
  *   (the colour under a transparent pixel is the photo's own, which suits a face better than a blend).
  * - Pixel bombs are refused from the header before any pixel is decoded (`maxInputPixels`), truncated
  *   files fail (`failOn: 'truncated'`), and every decode has a time limit.
- * - The longer side is scaled down to `maxDimension`; `scale` maps decoded pixels back to the original
+ * - The longer side is scaled down to `maxDimension` (a big JPEG further, when libjpeg can then decode it
+ *   at 1/2, 1/4 or 1/8 scale: src/pipeline/reduced-decode.ts); `scale` maps decoded pixels back to the original
  *   (original = decoded · scale), so boxes and landmarks can be reported in original pixels.
  *
  * Output layout: interleaved RGB, HWC, Uint8.
@@ -18,6 +19,7 @@ import sharp, { type Sharp } from 'sharp';
 import { decode as decodeBmp } from 'bmp-ts';
 import { FaceVerifyError } from '../errors.js';
 import { heicDecoder, HeicTooLarge } from './heic-decoder.js';
+import { reducedSide } from './reduced-decode.js';
 
 export interface DecodeOptions {
   /** Longest side after decoding, in pixels (the reference's MAX_IMAGE_DIMENSION, 1920). */
@@ -26,12 +28,21 @@ export interface DecodeOptions {
   maxInputPixels: number;
   /** Time limit of one decode, in seconds. */
   timeoutSeconds: number;
+  /**
+   * A JPEG larger than `maxDimension` may be decoded to a smaller copy, down to this longest side, when
+   * that lets libjpeg decode it at 1/2, 1/4 or 1/8 scale (src/pipeline/reduced-decode.ts); 0: never.
+   */
+  minReducedDimension: number;
 }
 
 export const DEFAULT_DECODE_OPTIONS: DecodeOptions = {
   maxDimension: 1920,
   maxInputPixels: 100_000_000,
   timeoutSeconds: 10,
+  // Off by default: on 12 MP photos with faces of 800-1200 px the landmarks move a few pixels
+  // (embedding cosine 0.97-0.99 to the 1920 path), and the time saved is not yet measured on a quiet
+  // machine (docs/performance.md).
+  minReducedDimension: 0,
 };
 
 export type ImageFormat = 'jpeg' | 'png' | 'webp' | 'gif' | 'tiff' | 'avif' | 'heic' | 'bmp';
@@ -46,6 +57,11 @@ export interface DecodedImage {
   originalHeight: number;
   /** original = decoded · scale (≥ 1). */
   scale: number;
+  /**
+   * The decoded size relative to the `maxDimension` copy (≤ 1): below 1 for a big JPEG decoded smaller
+   * (see {@link DecodeOptions.minReducedDimension}); sizes in `maxDimension` pixels are multiplied by it.
+   */
+  reduction: number;
   format: ImageFormat;
 }
 
@@ -187,12 +203,13 @@ export async function decodeImage(
     const swap = (meta.orientation ?? 1) >= 5;
     const originalWidth = swap ? rawHeight : rawWidth;
     const originalHeight = swap ? rawWidth : rawHeight;
-    const scale = Math.max(1, Math.max(originalWidth, originalHeight) / options.maxDimension);
+    const longSide = Math.max(originalWidth, originalHeight);
+    const side = reducedSide(format, longSide, options.maxDimension, options.minReducedDimension);
     const { data, info } = await input
       .rotate()
       .resize({
-        width: options.maxDimension,
-        height: options.maxDimension,
+        width: side,
+        height: side,
         fit: 'inside',
         withoutEnlargement: true,
       })
@@ -202,14 +219,17 @@ export async function decodeImage(
       .raw({ depth: 'uchar' })
       .toBuffer({ resolveWithObject: true });
     if (info.channels !== 3) throw invalid(`Unexpected channel count ${info.channels}`);
+    const referenceScale = Math.max(1, longSide / options.maxDimension);
+    // Report the exact ratio sharp produced (it rounds the scaled size).
+    const scale = longSide <= side ? 1 : originalWidth / info.width;
     return {
       data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
       width: info.width,
       height: info.height,
       originalWidth,
       originalHeight,
-      // Report the exact ratio sharp produced (it rounds the scaled size).
-      scale: scale === 1 ? 1 : originalWidth / info.width,
+      scale,
+      reduction: referenceScale / scale,
       format,
     };
   } catch (err) {

@@ -14,13 +14,13 @@ import type { Cache } from './cache/cache.js';
 import { jsonCodec } from './cache/codecs.js';
 import { createCache } from './cache/create-cache.js';
 import type { Config } from './config/config.js';
+import { galleryStoreOptions } from './config/gallery-options.js';
 import { verifierOptions } from './config/verifier-options.js';
 import { FaceVerifyError } from './errors.js';
 import { parseAllowlist } from './fetch/address-policy.js';
 import { createImageFetcher, type ImageFetcher } from './fetch/image-fetcher.js';
 import { createGalleryStore } from './gallery/create-gallery-store.js';
 import type { GalleryStore } from './gallery/gallery-store.js';
-import { parseTemplateKeys, TemplateCipher } from './gallery/template-cipher.js';
 import { buildApp, redactUrl } from './http/app.js';
 import type { ThresholdStatus } from './http/routes/ops.js';
 import { createTaskQueue } from './jobs/create-queue.js';
@@ -269,14 +269,8 @@ export async function createService(
   let sweeper: NodeJS.Timeout | undefined;
   if (role === 'both' && verifier) {
     const store = createGalleryStore({
-      databaseUrl: config.databaseUrl,
-      dataDir: config.dataDir,
+      ...galleryStoreOptions(config),
       ...(overrides.gallerySchema !== undefined ? { schema: overrides.gallerySchema } : {}),
-      ...(config.templateEncryptionKey
-        ? { cipher: new TemplateCipher(parseTemplateKeys(config.templateEncryptionKey)) }
-        : {}),
-      retentionDays: config.galleryRetentionDays,
-      retainCrops: config.retainFaceCrops,
       onError: (err) =>
         logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'gallery store error'),
     });

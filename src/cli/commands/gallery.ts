@@ -3,10 +3,10 @@
  * (DATABASE_URL, else the SQLite file in DATA_DIR) with the library's analyzer in this process — the
  * same store and scoring the API uses (docs/identities.md).
  */
+import { galleryStoreOptions } from '../../config/gallery-options.js';
 import { createGalleryStore } from '../../gallery/create-gallery-store.js';
 import { searchGallery, verifySubject } from '../../gallery/gallery-scoring.js';
 import type { GalleryStore } from '../../gallery/gallery-store.js';
-import { parseTemplateKeys, TemplateCipher } from '../../gallery/template-cipher.js';
 import { FaceVerifyError } from '../../errors.js';
 import type { FaceAnalysis } from '../../pipeline/face-analysis.js';
 import type { Verifier } from '../../pipeline/verifier.js';
@@ -22,16 +22,7 @@ function usage(): FaceVerifyError {
 }
 
 function openStore(ctx: CommandContext): GalleryStore {
-  const { config } = ctx;
-  return createGalleryStore({
-    databaseUrl: config.databaseUrl,
-    dataDir: config.dataDir,
-    ...(config.templateEncryptionKey
-      ? { cipher: new TemplateCipher(parseTemplateKeys(config.templateEncryptionKey)) }
-      : {}),
-    retentionDays: config.galleryRetentionDays,
-    retainCrops: config.retainFaceCrops,
-  });
+  return createGalleryStore(galleryStoreOptions(ctx.config));
 }
 
 async function analyse(ctx: CommandContext, verifier: Verifier, image: string): Promise<FaceAnalysis> {

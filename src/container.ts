@@ -14,10 +14,13 @@ import type { Cache } from './cache/cache.js';
 import { jsonCodec } from './cache/codecs.js';
 import { createCache } from './cache/create-cache.js';
 import type { Config } from './config/config.js';
+import { galleryStoreOptions } from './config/gallery-options.js';
 import { verifierOptions } from './config/verifier-options.js';
 import { FaceVerifyError } from './errors.js';
 import { parseAllowlist } from './fetch/address-policy.js';
 import { createImageFetcher, type ImageFetcher } from './fetch/image-fetcher.js';
+import { createGalleryStore } from './gallery/create-gallery-store.js';
+import type { GalleryStore } from './gallery/gallery-store.js';
 import { buildApp, redactUrl } from './http/app.js';
 import type { ThresholdStatus } from './http/routes/ops.js';
 import { createTaskQueue } from './jobs/create-queue.js';
@@ -40,6 +43,8 @@ export interface Service {
   queue: TaskQueue;
   app: FastifyInstance | undefined;
   verifier: Verifier | undefined;
+  /** The galleries, on nodes that serve the gallery routes (role both). */
+  galleries: GalleryStore | undefined;
   metrics: ServiceMetrics;
   close(): Promise<void>;
 }
@@ -54,7 +59,12 @@ export interface ServiceOverrides {
   /** Queue name and key prefix, for tests that share one Redis. */
   queueName?: string;
   redisPrefix?: string;
+  /** PostgreSQL schema of the galleries, for tests that share one database. */
+  gallerySchema?: string;
 }
+
+/** How often due subjects are deleted (GALLERY_RETENTION_DAYS); expiry is by the day, so this is plenty. */
+const SWEEP_INTERVAL_MS = 10 * 60 * 1000;
 
 function createLogger(config: Config): Logger {
   return pino({
@@ -254,6 +264,33 @@ export async function createService(
     );
   }
 
+  // The gallery routes analyse photos in the API process, so they need HTTP and a model together.
+  let galleries: GalleryStore | undefined;
+  let sweeper: NodeJS.Timeout | undefined;
+  if (role === 'both' && verifier) {
+    const store = createGalleryStore({
+      ...galleryStoreOptions(config),
+      ...(overrides.gallerySchema !== undefined ? { schema: overrides.gallerySchema } : {}),
+      onError: (err) =>
+        logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'gallery store error'),
+    });
+    await store.open();
+    galleries = store;
+    logger.info({ backend: store.backend }, 'galleries open');
+    const sweep = (): void => {
+      store.sweepExpired('sweeper').then(
+        (r) => {
+          if (r.faces > 0) logger.info(r, 'expired subjects deleted');
+        },
+        (err: unknown) =>
+          logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'gallery sweep failed'),
+      );
+    };
+    sweep();
+    sweeper = setInterval(sweep, SWEEP_INTERVAL_MS);
+    sweeper.unref();
+  }
+
   let app: FastifyInstance | undefined;
   if (role !== 'worker') {
     app = await buildApp({
@@ -281,6 +318,9 @@ export async function createService(
       version: VERSION,
       logger,
       webUi: config.webUi === 'on',
+      ...(galleries && verifier && fetchUrl
+        ? { galleries: { store: galleries, verifier, fetchImage: fetchUrl } }
+        : {}),
     });
   }
 
@@ -290,9 +330,12 @@ export async function createService(
     queue,
     app,
     verifier,
+    galleries,
     metrics,
     async close() {
+      clearInterval(sweeper);
       await app?.close();
+      await galleries?.close();
       await queue.close();
       await verifier?.close();
       await fetchUrl?.close();

@@ -38,6 +38,10 @@ Commands:
   eval --degrade --pairs P --images DIR [--out DIR] [--pairs-per-row 300] [--seed 1] [--rows a,b]
                     robustness: LFW pairs with the second photo degraded (sideways, dark, masked,
                     HEIC, …), accuracy at the shipped threshold (docs/robustness.md)
+  gallery enrol GALLERY SUBJECT IMG | list [GALLERY] | show GALLERY SUBJECT
+          | verify GALLERY SUBJECT IMG | search GALLERY IMG [--limit N]
+          | delete GALLERY [SUBJECT [FACE_ID]]
+                    galleries of enrolled subjects (DATA_DIR or DATABASE_URL; docs/identities.md)
   config example    print .env.example (every setting with its default)
   self-check        check the install: models found, converted and answering
 
@@ -100,6 +104,8 @@ export async function main(argv: string[]): Promise<number> {
         license: { type: 'string' },
         description: { type: 'string' },
         report: { type: 'string' },
+        // gallery search
+        limit: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });

@@ -18,6 +18,7 @@ import type { ServiceMetrics } from '../metrics/metrics.js';
 import { registerErrorHandlers, sendError } from './errors.js';
 import { registerSecurity, type SecurityOptions } from './security.js';
 import { opsRoutes, type ThresholdStatus } from './routes/ops.js';
+import { galleryRoutes, type GalleryRouteOptions } from './routes/galleries.js';
 import { verifyRoutes } from './routes/verify.js';
 
 export interface AppDeps {
@@ -37,6 +38,8 @@ export interface AppDeps {
   logger: FastifyBaseLogger | false;
   /** Serve the web page (web/) at / (WEB_UI=on); off, the service is the API alone and / is a 404. */
   webUi: boolean;
+  /** The gallery routes' store, verifier and fetcher; absent on nodes without a model (no routes). */
+  galleries?: Omit<GalleryRouteOptions, 'maxImageBytes'>;
 }
 
 /** The web page's folder: <package>/web/, from src/http/ (tsx, tests) and dist/http/ (built) alike. */
@@ -111,6 +114,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     syncTimeoutMs: limits.syncTimeoutMs,
     onAccepted: () => deps.metrics.taskAccepted(),
   });
+  if (deps.galleries) {
+    await app.register(galleryRoutes, { ...deps.galleries, maxImageBytes: limits.maxImageBytes });
+  }
   if (deps.webUi) {
     // One route per file found at start-up (no wildcard), so any other path stays our JSON 404.
     // decorateReply: false leaves reply.sendFile to Swagger UI's own instance of the plugin.

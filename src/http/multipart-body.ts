@@ -10,8 +10,9 @@
 import type { FastifyRequest } from 'fastify';
 import { FaceVerifyError } from '../errors.js';
 
-type FileField = 'image1' | 'image2';
-const FILE_FIELDS = new Set<string>(['image1', 'image2']);
+type FileField = 'image' | 'image1' | 'image2';
+// image: the one photo of the gallery routes; image1/image2: the pair of /verify.
+const FILE_FIELDS = new Set<string>(['image', 'image1', 'image2']);
 const uploads = new WeakMap<FastifyRequest, Partial<Record<FileField, Uint8Array>>>();
 
 /** The files uploaded with a multipart request (empty for other requests). */
@@ -52,7 +53,7 @@ async function readParts(
         part.file.resume();
         throw new FaceVerifyError(
           'INVALID_INPUT',
-          `Unexpected file field "${part.fieldname}" (use image1, image2)`,
+          `Unexpected file field "${part.fieldname}" (use image, image1, image2)`,
         );
       }
       const bytes = await part.toBuffer();

@@ -17,6 +17,7 @@ export const commands: Record<string, Command> = {
   detect: lazy(async () => (await import('./detect.js')).detectCommand),
   embed: lazy(async () => (await import('./embed.js')).embedCommand),
   eval: lazy(async () => (await import('./eval.js')).evalCommand),
+  gallery: lazy(async () => (await import('./gallery.js')).galleryCommand),
   models: lazy(async () => (await import('./models.js')).modelsCommand),
   config: lazy(async () => (await import('./config.js')).configCommand),
   'self-check': lazy(async () => (await import('./self-check.js')).selfCheckCommand),

@@ -1,0 +1,132 @@
+/**
+ * `faceverify gallery enrol|list|show|verify|search|delete`: the galleries of the configured store
+ * (DATABASE_URL, else the SQLite file in DATA_DIR) with the library's analyzer in this process — the
+ * same store and scoring the API uses (docs/identities.md).
+ */
+import { galleryStoreOptions } from '../../config/gallery-options.js';
+import { createGalleryStore } from '../../gallery/create-gallery-store.js';
+import { searchGallery, verifySubject } from '../../gallery/gallery-scoring.js';
+import type { GalleryStore } from '../../gallery/gallery-store.js';
+import { FaceVerifyError } from '../../errors.js';
+import type { FaceAnalysis } from '../../pipeline/face-analysis.js';
+import type { Verifier } from '../../pipeline/verifier.js';
+import type { Command, CommandContext } from './command.js';
+import { inputBytes, perCallOptions, verifierFor } from './shared.js';
+
+const USAGE = `gallery enrol GALLERY SUBJECT IMG | list [GALLERY] | show GALLERY SUBJECT
+  | verify GALLERY SUBJECT IMG | search GALLERY IMG [--limit N] | delete GALLERY [SUBJECT [FACE_ID]]`;
+const ACTOR = 'cli';
+
+function usage(): FaceVerifyError {
+  return new FaceVerifyError('INVALID_INPUT', `Usage: faceverify ${USAGE}`);
+}
+
+function openStore(ctx: CommandContext): GalleryStore {
+  return createGalleryStore(galleryStoreOptions(ctx.config));
+}
+
+async function analyse(ctx: CommandContext, verifier: Verifier, image: string): Promise<FaceAnalysis> {
+  const { facePolicy } = perCallOptions(ctx);
+  return verifier.analyze(await inputBytes(ctx, image), facePolicy ? { facePolicy } : {});
+}
+
+function limitOf(ctx: CommandContext): number | undefined {
+  const raw = ctx.options.limit;
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 100)
+    throw new FaceVerifyError('INVALID_INPUT', '--limit: 1 to 100');
+  return n;
+}
+
+/** The sub-commands that analyse a photo: they need a verifier as well as the store. */
+async function withPhoto(
+  ctx: CommandContext,
+  store: GalleryStore,
+  sub: string,
+  args: string[],
+): Promise<unknown> {
+  const verifier = await verifierFor(ctx);
+  try {
+    const { threshold } = perCallOptions(ctx);
+    if (sub === 'enrol' && args.length === 3) {
+      const [gallery, subject, image] = args as [string, string, string];
+      const analysis = await analyse(ctx, verifier, image);
+      const r = await store.enrol({
+        gallery,
+        subject,
+        modelId: analysis.modelId,
+        embedding: analysis.embedding,
+        face: analysis.face,
+        actor: ACTOR,
+      });
+      return { gallery, subject, face_id: r.face_id, model: r.model, created_at: r.created_at };
+    }
+    if (sub === 'verify' && args.length === 3) {
+      const [gallery, subject, image] = args as [string, string, string];
+      const analysis = await analyse(ctx, verifier, image);
+      const r = await verifySubject(verifier, store, {
+        gallery,
+        subject,
+        analysis,
+        ...(threshold !== undefined ? { threshold } : {}),
+        actor: ACTOR,
+      });
+      return { ...r, model: verifier.modelName };
+    }
+    if (sub === 'search' && args.length === 2) {
+      const [gallery, image] = args as [string, string];
+      const analysis = await analyse(ctx, verifier, image);
+      const limit = limitOf(ctx);
+      const r = await searchGallery(verifier, store, {
+        gallery,
+        analysis,
+        ...(limit !== undefined ? { limit } : {}),
+        ...(threshold !== undefined ? { threshold } : {}),
+        actor: ACTOR,
+      });
+      return { ...r, model: verifier.modelName };
+    }
+    throw usage();
+  } finally {
+    await verifier.close();
+  }
+}
+
+async function run(ctx: CommandContext, store: GalleryStore, sub: string, args: string[]): Promise<unknown> {
+  switch (sub) {
+    case 'list':
+      if (args.length === 0) return { galleries: await store.listGalleries() };
+      if (args.length === 1) return store.listSubjects(args[0] as string, { limit: 1000 });
+      throw usage();
+    case 'show':
+      if (args.length !== 2) throw usage();
+      return store.getSubject(args[0] as string, args[1] as string);
+    case 'delete': {
+      const [gallery, subject, faceId] = args as [string, string | undefined, string | undefined];
+      if (args.length === 1) return { deleted_faces: await store.deleteGallery(gallery, ACTOR) };
+      if (args.length === 2)
+        return { deleted_faces: await store.deleteSubject(gallery, subject as string, ACTOR) };
+      if (args.length === 3)
+        return { deleted_faces: await store.deleteFace(gallery, subject as string, faceId as string, ACTOR) };
+      throw usage();
+    }
+    default:
+      return withPhoto(ctx, store, sub, args);
+  }
+}
+
+export const galleryCommand: Command = async (ctx) => {
+  const [sub, ...args] = ctx.args;
+  if (!sub) throw usage();
+  const store = openStore(ctx);
+  await store.open();
+  try {
+    const result = await run(ctx, store, sub, args);
+    // The answers are records and lists: JSON reads well as text too, indented unless --json.
+    ctx.print(ctx.json ? JSON.stringify(result) : JSON.stringify(result, null, 2));
+    return 0;
+  } finally {
+    await store.close();
+  }
+};

@@ -43,13 +43,18 @@ ENV NODE_ENV=production \
     MODEL_CACHE_DIR=/app/models \
     ORT_DISABLE_TELEMETRY=1
 WORKDIR /app
-# Owned by root and read-only to the service user: the service writes nothing at run time.
+# Owned by root and read-only to the service user: it writes only to DATA_DIR (below).
 COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/bin ./bin
 COPY --from=build /app/models ./models
 COPY web ./web
+# The one folder the service writes: the embedded gallery database (DATA_DIR). Mount a volume here to
+# keep enrolled faces across containers, or set DATABASE_URL to use PostgreSQL instead.
+ENV DATA_DIR=/app/data
+RUN mkdir -p /app/data && chown 1000:1000 /app/data
+VOLUME ["/app/data"]
 # The image's `node` user, by number so that Kubernetes' runAsNonRoot can check it.
 USER 1000:1000
 EXPOSE 8000

@@ -194,12 +194,14 @@ export class AnalyzerPool implements Analyzer {
     await Promise.all(
       this.threads.map(async (t) => {
         await Promise.allSettled([t.ready]);
-        if (t.pending.size > 0) await new Promise<void>((r) => (t.onIdle = r));
+        // Images in flight finish first, but a stop never waits forever for an image that never
+        // answers: after the grace the thread is asked to close, then ended.
+        if (t.pending.size > 0) await within(new Promise<void>((r) => (t.onIdle = r)), CLOSE_GRACE_MS);
         if (t.exited) return;
         const exited = new Promise((r) => t.worker.once('exit', r));
         t.worker.ref(); // an idle thread is unref'd: without this the process could exit first
         t.worker.postMessage({ type: 'close' } satisfies ToThread);
-        await exited;
+        if (!(await within(exited, CLOSE_GRACE_MS))) await t.worker.terminate();
       }),
     );
   }
@@ -295,6 +297,20 @@ export class AnalyzerPool implements Analyzer {
  * docs/performance.md).
  */
 const THREAD_YOUNG_GENERATION_MB = 8;
+
+/** How long close() waits for images in flight, and then for a thread to exit. */
+const CLOSE_GRACE_MS = 30_000;
+
+/** Whether a promise settled within `ms` (it is not cancelled otherwise). */
+async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((r) => (timer = setTimeout(() => r(false), ms)));
+  try {
+    return await Promise.race([p.then(() => true as const), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /** Retryable: the image itself was fine, the thread holding it died (a queue retries the task). */
 function threadLost(): FaceVerifyError {

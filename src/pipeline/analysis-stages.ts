@@ -201,8 +201,7 @@ const referenceDecode: AnalysisStage = {
 /**
  * A dark or backlit photo where nothing was found: look again on a copy brightened by a gamma curve
  * (src/core/exposure.ts). If a face is there, the later stages, the embedding included, use the
- * brighter copy: a face the detector only sees brightened is embedded better brightened too
- * (docs/robustness.md).
+ * brighter copy (what that does to dark and backlit pairs: the dark rows of docs/robustness.md).
  */
 const lowLightRetry: AnalysisStage = {
   name: 'low-light-retry',
@@ -232,8 +231,8 @@ const UPRIGHT_SCORE = 0.995;
  * A photo saved sideways or upside down without an EXIF tag (EXIF is honoured at decode): when nothing
  * was found, or only faces scored below {@link UPRIGHT_SCORE}, look again with the pixels turned 90°,
  * 270° and 180° clockwise (and on a brightened copy too, unturned included, when the photo is dark),
- * and keep the turn — none included — whose best face scores highest. Faces are reported in the original photo's pixels
- * with `orientation`, the turn that shows them upright.
+ * and keep the turn — none included — whose best face scores highest. Faces are reported in the
+ * original photo's pixels with `orientation`, the turn that shows them upright.
  */
 const orientationSearch: AnalysisStage = {
   name: 'orientation-search',

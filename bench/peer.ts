@@ -16,7 +16,7 @@
  *   one process); rounds alternate engines;
  * - cold start: a whole process from spawn to printed answer of a two-image verify (ours: the CLI;
  *   human: bench/peer/human-cold-verify.js), one unmeasured run each, then alternating runs, median;
- * - memory: peak RSS (`process.resourceUsage().maxRSS`) of a fresh process doing a bounded loop of
+ * - memory: peak RSS (VmHWM, the address space's own peak) of a fresh process doing a bounded loop of
  *   verifications (ours with its largest in-flight setting, human sequentially), alternating, median;
  * - the floor: multiply-adds of our four nets (bench/peer/model-flops.ts) with the MTCNN candidate
  *   counts observed on these images, as milliseconds at `--gflops` GFLOP/s on one core.

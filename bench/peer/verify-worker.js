@@ -10,9 +10,12 @@
  *   { type: 'run', pairs, inFlight, seconds | count }     → { type: 'done', pairs, ms, maxRssMb, rssMb }
  * and exits when the parent disconnects. `pairs` are [Uint8Array, Uint8Array] image pairs (sent with
  * advanced serialisation); a run cycles through them with `inFlight` verifications at once, either for
- * `seconds` or for exactly `count` pairs. maxRssMb is the process's peak RSS so far.
+ * `seconds` or for exactly `count` pairs. maxRssMb is the process's peak RSS so far: VmHWM of /proc/self/status, which belongs to the
+ * process's own address space. (`process.resourceUsage().maxRSS` is not: Linux carries the parent's
+ * peak over fork and exec into it, so every child of a large benchmark process reported the parent's.)
  */
 /* global process */
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 
@@ -37,6 +40,17 @@ const t0 = performance.now();
 const verify = await load();
 const send = (msg) => new Promise((resolve) => process.send?.(msg, undefined, undefined, resolve));
 
+/** Peak resident set of this process's address space, in MB (Linux; resourceUsage elsewhere). */
+function peakRssMb() {
+  try {
+    const hwm = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (hwm) return Number(hwm[1]) / 1024;
+  } catch {
+    // not Linux
+  }
+  return process.resourceUsage().maxRSS / 1024;
+}
+
 async function run({ pairs, inFlight = 1, seconds, count }) {
   let next = 0;
   let done = 0;
@@ -55,7 +69,7 @@ async function run({ pairs, inFlight = 1, seconds, count }) {
   return {
     pairs: done,
     ms,
-    maxRssMb: process.resourceUsage().maxRSS / 1024,
+    maxRssMb: peakRssMb(),
     rssMb: process.memoryUsage().rss / 2 ** 20,
   };
 }

@@ -19,6 +19,9 @@
  *
  * One decode at a time per process (or per inference thread); the thread starts on the first HEIC
  * (about 0.6 s to load the module) and stays for the next ones. Figures in docs/performance.md.
+ * - Loading: a file's time limit starts once the module has loaded (a busy machine is not the file's
+ *   fault), but loading itself has a deadline ({@link LOAD_TIMEOUT_MS}): a thread that never says it
+ *   is ready is ended and what waits for it answers UNAVAILABLE (retryable), so no image waits forever.
  *
  * Output layout: interleaved RGB, HWC, Uint8.
  */
@@ -30,6 +33,15 @@ import type { HeicAnswer, HeicRequest } from './heic-thread.js';
 
 /** A thread whose wasm heap grew past this (a decode of about 40 MP) is ended once idle. */
 export const HEAP_RECYCLE_BYTES = 256 * 1024 * 1024;
+
+/** How long a new thread may take to load libheif (0.6 s on an idle machine) before it is given up. */
+export const LOAD_TIMEOUT_MS = 60_000;
+
+/** Where the thread's code comes from, and its loading deadline (tests replace both). */
+export interface HeicDecoderOptions {
+  loadTimeoutMs?: number;
+  entry?: () => { entry: URL | string; eval: boolean };
+}
 
 export interface HeicPixels {
   data: Uint8Array;
@@ -80,7 +92,15 @@ export class HeicDecoder {
   private ready = false;
   private readonly queue: Job[] = [];
   private current: { job: Job; timer: NodeJS.Timeout } | undefined;
+  private loadTimer: NodeJS.Timeout | undefined;
   private nextId = 1;
+  private readonly loadTimeoutMs: number;
+  private readonly entry: () => { entry: URL | string; eval: boolean };
+
+  constructor(options: HeicDecoderOptions = {}) {
+    this.loadTimeoutMs = options.loadTimeoutMs ?? LOAD_TIMEOUT_MS;
+    this.entry = options.entry ?? threadEntry;
+  }
 
   /**
    * Decodes the primary image of a HEIC/HEIF file.
@@ -101,28 +121,47 @@ export class HeicDecoder {
     });
   }
 
-  /** Ends the thread (the next decode starts a new one). */
+  /** Ends the thread; a decode running or waiting answers UNAVAILABLE (the next decode starts a new one). */
   async close(): Promise<void> {
     const worker = this.worker;
     this.worker = undefined;
+    clearTimeout(this.loadTimer);
+    const closing = new FaceVerifyError('UNAVAILABLE', 'The HEIC decoder was closed');
+    const running = this.current;
+    this.current = undefined;
+    if (running) {
+      clearTimeout(running.timer);
+      running.job.reject(closing);
+    }
+    for (const job of this.queue.splice(0)) job.reject(closing);
     if (worker) await worker.terminate();
   }
 
   private start(): Worker {
-    const entry = threadEntry();
+    const entry = this.entry();
     const worker = new Worker(entry.entry, { eval: entry.eval });
     worker.unref();
     worker.on('message', (message: HeicAnswer | { ready: true }) => {
       if ('id' in message) this.answered(worker, message);
       else if (worker === this.worker) {
+        clearTimeout(this.loadTimer);
         this.ready = true;
         this.pump();
       }
     });
+    this.loadTimer = setTimeout(() => {
+      if (this.worker !== worker || this.ready) return;
+      this.worker = undefined;
+      const failure = new FaceVerifyError('UNAVAILABLE', 'The HEIC decoder did not start in time');
+      for (const job of this.queue.splice(0)) job.reject(failure);
+      void worker.terminate();
+    }, this.loadTimeoutMs);
+    this.loadTimer.unref();
     const lost = (reason: unknown) => {
       if (this.worker !== worker) return;
       this.worker = undefined;
       if (!this.ready) {
+        clearTimeout(this.loadTimer);
         // The module itself would not load: fail what waits instead of starting threads in a loop.
         const failure = new FaceVerifyError('INTERNAL_ERROR', 'The HEIC decoder could not start', undefined, {
           cause: reason,

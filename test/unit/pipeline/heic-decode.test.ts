@@ -6,10 +6,10 @@
  * ignored, a portrait iPhone photo would reach the detector sideways.
  */
 import sharp, { type Sharp } from 'sharp';
-import { afterAll, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { FaceVerifyError } from '../../../src/errors.js';
 import { decodeImage, DEFAULT_DECODE_OPTIONS, type DecodedImage } from '../../../src/pipeline/decode.js';
-import { heicDecoder } from '../../../src/pipeline/heic-decoder.js';
+import { HeicDecoder, heicDecoder } from '../../../src/pipeline/heic-decoder.js';
 import { describeWithFaces, HAVE_FACES, readFace } from '../../support/faces.js';
 import { withDeclaredSize, withIrot } from '../../support/heif-boxes.js';
 
@@ -82,4 +82,25 @@ describeWithFaces('HEIC decoding', () => {
     expect(await codeOf(slow)).toBe('IMAGE_TOO_LARGE');
     expect((await decodeImage(heic)).height).toBe(600);
   }, 20_000);
+});
+
+describe('HEIC decoder thread that never loads', () => {
+  // A thread that never says it is ready (libheif's module hanging while it loads): without a loading
+  // deadline every HEIC queued behind it would wait forever, and so would the request that sent it.
+  const neverReady = () => ({ entry: 'setInterval(() => {}, 1000);', eval: true });
+  const limits = { maxInputPixels: 1e8, timeoutSeconds: 1 };
+
+  it('answers UNAVAILABLE (retryable) for every waiting file once the loading deadline passes', async () => {
+    const decoder = new HeicDecoder({ loadTimeoutMs: 200, entry: neverReady });
+    const codes = await Promise.all([1, 2].map(() => codeOf(decoder.decode(new Uint8Array(64), limits))));
+    expect(codes).toEqual(['UNAVAILABLE', 'UNAVAILABLE']);
+    await decoder.close();
+  });
+
+  it('close() answers UNAVAILABLE for a file still waiting, instead of leaving it pending', async () => {
+    const decoder = new HeicDecoder({ loadTimeoutMs: 60_000, entry: neverReady });
+    const waiting = codeOf(decoder.decode(new Uint8Array(64), limits));
+    await decoder.close();
+    expect(await waiting).toBe('UNAVAILABLE');
+  });
 });

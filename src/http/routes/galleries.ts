@@ -12,7 +12,8 @@ import type { ImageFetcher } from '../../fetch/image-fetcher.js';
 import type { Actor, FaceRecord, GalleryStore } from '../../gallery/gallery-store.js';
 import { PRECISION, roundTo } from '../../core/scoring.js';
 import { searchGallery, verifySubject } from '../../gallery/gallery-scoring.js';
-import type { FaceAnalysis, FaceReport } from '../../pipeline/face-analysis.js';
+import type { FaceReport } from '../../pipeline/face-analysis.js';
+import type { Analysis } from '../../pipeline/face-analyzer.js';
 import type { Verifier } from '../../pipeline/verifier.js';
 import { multipartToBody, uploadsOf } from '../multipart-body.js';
 import { ErrorBody } from '../schemas/common.js';
@@ -80,8 +81,8 @@ function faceOut(r: FaceRecord): Record<string, unknown> {
 export const galleryRoutes: FastifyPluginAsync<GalleryRouteOptions> = async (app, opts) => {
   const { store, verifier } = opts;
 
-  /** The one photo of a request (upload, base64 or URL), analysed. */
-  const analyse = async (request: FastifyRequest<{ Body: ImageBody }>): Promise<FaceAnalysis> => {
+  /** The one photo of a request (upload, base64 or URL), analysed (with its face chip if `chip`). */
+  const analyse = async (request: FastifyRequest<{ Body: ImageBody }>, chip = false): Promise<Analysis> => {
     const { body } = request;
     const file = uploadsOf(request).image;
     if (file && body.image)
@@ -99,7 +100,10 @@ export const galleryRoutes: FastifyPluginAsync<GalleryRouteOptions> = async (app
     if (!bytes && body.image_url) bytes = await opts.fetchImage(body.image_url);
     if (!bytes)
       throw new FaceVerifyError('INVALID_INPUT', 'The image is missing: send image_url or an image file');
-    return verifier.analyze(bytes, body.face_policy ? { facePolicy: body.face_policy } : {});
+    return verifier.analyze(bytes, {
+      ...(body.face_policy ? { facePolicy: body.face_policy } : {}),
+      ...(chip ? { faceChip: true } : {}),
+    });
   };
 
   app.post<{ Params: { gallery: string; subject: string }; Body: EnrolBody }>(
@@ -123,7 +127,7 @@ export const galleryRoutes: FastifyPluginAsync<GalleryRouteOptions> = async (app
       if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
         throw new FaceVerifyError('INVALID_INPUT', 'Idempotency-Key: 1-200 printable ASCII characters');
       }
-      const analysis = await analyse(request);
+      const analysis = await analyse(request, store.retainsCrops);
       const { body, params } = request;
       const result = await store.enrol({
         gallery: params.gallery,
@@ -131,6 +135,7 @@ export const galleryRoutes: FastifyPluginAsync<GalleryRouteOptions> = async (app
         modelId: analysis.modelId,
         embedding: analysis.embedding,
         face: analysis.face,
+        ...(analysis.faceChip ? { crop: analysis.faceChip } : {}),
         ...(body.expires_at ? { expiresAt: new Date(body.expires_at) } : {}),
         ...(body.consent_ref ? { consentRef: body.consent_ref } : {}),
         ...(idempotencyKey ? { idempotencyKey } : {}),

@@ -71,7 +71,7 @@ export type GalleryChange =
  * A face's template under another model, built beside the live one by a re-embedding
  * (src/gallery/reembed-gallery.ts), with its crop sealed by the same key as the new embedding.
  */
-export interface StagedTemplateRow extends TemplateRow {
+export interface StagedTemplateRow extends Omit<TemplateRow, 'subject'> {
   crop: Uint8Array;
 }
 

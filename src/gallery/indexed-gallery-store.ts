@@ -458,7 +458,6 @@ export class IndexedGalleryStore implements GalleryStore {
     await this.db.stageTemplate({
       faceId,
       gallery: input.gallery,
-      subject: '',
       modelId: input.modelId,
       dim: embedding.length,
       embedding: sealed.bytes,

@@ -513,6 +513,53 @@ function clearResult() {
   }
 }
 
+/** What the service says of a face's quality, in a sentence. */
+const QUALITY_REASONS = {
+  LOW_SHARPNESS: 'blurred',
+  LOW_BRIGHTNESS: 'dark',
+  OVEREXPOSED: 'overexposed',
+  LOW_CONTRAST: 'low contrast',
+  SMALL_FACE: 'small face',
+  EXTREME_POSE: 'turned away',
+  OCCLUDED: 'covered (mask?)',
+};
+
+/**
+ * Under an aligned face: its quality (level and reasons, with the measures in the tooltip) and the turn
+ * the service applied to find it in a photo without an EXIF orientation.
+ *
+ * @param {HTMLElement} el
+ * @param {any} face
+ */
+function showFaceNote(el, face) {
+  el.replaceChildren();
+  const q = face?.quality;
+  if (q) {
+    const level = document.createElement('span');
+    level.className = `quality-${q.level}`;
+    level.textContent = `${q.level} quality`;
+    el.append(level);
+    const reasons = (q.reasons ?? []).map((code) => QUALITY_REASONS[code] ?? code);
+    if (reasons.length > 0) el.append(`: ${reasons.join(', ')}`);
+    const pose = q.pose ?? {};
+    el.title =
+      `sharpness ${q.sharpness}, brightness ${q.brightness}, contrast ${q.contrast}, ` +
+      `eyes ${q.interocular_px} px apart, yaw ${pose.yaw ?? '?'}°, pitch ${pose.pitch ?? '?'}°, roll ${pose.roll ?? '?'}°`;
+  }
+  if (face?.orientation) {
+    el.append(document.createElement('br'), `found after turning the photo ${face.orientation}°`);
+  }
+}
+
+/** The threshold's operating point, e.g. "0.3989: 0.10 % false matches, 99.0 % true matches on LFW". */
+function operatingPoint(threshold) {
+  const op = threshold?.operating_point;
+  const value = threshold?.[threshold?.metric ?? 'cosine_similarity'];
+  if (!op) return `${value ?? ''} (${threshold?.source ?? 'threshold'})`;
+  const pct = (x) => `${(x * 100).toFixed(x < 0.01 ? 2 : 1)} %`;
+  return `${value}: ${pct(op.far)} false matches, ${pct(op.tar)} true matches (${op.data})`;
+}
+
 /**
  * @param {{ task_id: string, result: any }} task
  * @param {number} elapsedMs
@@ -540,6 +587,8 @@ function showResult(task, elapsedMs) {
       ctx.fillText('photo not shown', crop.width / 2, crop.height / 2);
     }
   });
+
+  slots.forEach((s, i) => showFaceNote($(`face-note-${i + 1}`), s.face));
 
   const verdict = $('verdict');
   verdict.textContent = r.is_match ? 'Same person' : 'Different people';
@@ -571,6 +620,7 @@ function showResult(task, elapsedMs) {
     `${server.toFixed(2)} s in the service, ${(elapsedMs / 1000).toFixed(2)} s in all` +
     (r.cached ? ' (answer from the cache)' : '');
   $('model-name').textContent = String(r.model ?? '');
+  $('operating-point').textContent = operatingPoint(r.threshold);
   $('task-id').textContent = task.task_id;
   $('result').hidden = false;
   verdict.tabIndex = -1;

@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
 import { createService, type Service } from '../../src/container.js';
@@ -219,6 +220,12 @@ describeWithFaces('web page in Chromium', () => {
       expect(await page.textContent('#gauge-text')).toMatch(/\d %$/);
       expect(await page.textContent('#metric-cosine .metric-note')).toMatch(/≥ threshold .*same person/);
       expect(await page.textContent('#time-taken')).toMatch(/s in the service, .* s in all/);
+      // Each face's quality under its crop, and the threshold's operating point on LFW.
+      for (const n of [1, 2])
+        expect(await page.textContent(`#face-note-${n}`)).toMatch(/^(high|medium|low) quality/);
+      expect(await page.textContent('#operating-point')).toMatch(
+        /^0\.\d+: .* false matches, .* true matches \(LFW/,
+      );
       for (const n of [1, 2] as const) {
         const face = await drawnFace(n);
         // The middle of the box's top edge is drawn in the box colour (green), on screen where the face is.
@@ -228,6 +235,26 @@ describeWithFaces('web page in Chromium', () => {
         await expectAlignedCrop(n, face);
       }
       await shot('match');
+      expect(problems).toEqual([]);
+    });
+
+    it('a sideways photo without EXIF: found after a turn, said under its crop, box drawn on the face', async () => {
+      // A scan or re-saved phone photo: the pixels turned 90°, no orientation tag to undo it.
+      const sideways = await sharp(facePath(OBAMA2)).rotate(90).jpeg({ quality: 92 }).toBuffer();
+      await open();
+      await upload(1, OBAMA);
+      await page.setInputFiles('#file-2', { name: 'sideways.jpg', mimeType: 'image/jpeg', buffer: sideways });
+      await page.waitForFunction(() => document.querySelector('#slot-2 img')?.naturalWidth);
+      await verifyAndWait();
+      expect(await page.textContent('#verdict')).toBe('Same person');
+      expect(await page.textContent('#face-note-2')).toMatch(/found after turning the photo (90|270)°/);
+      expect(await page.textContent('#face-note-1')).not.toMatch(/turning/);
+      // The box is in the sideways photo's own pixels: drawn where the face is in what the user sees.
+      const face = await drawnFace(2);
+      const [r, g, b] = await overlayPixel(2, [face.box.x + face.box.width / 2, face.box.y]);
+      expect(g).toBeGreaterThan(200);
+      expect(Math.max(r as number, b as number)).toBeLessThan(160);
+      await shot('sideways');
       expect(problems).toEqual([]);
     });
 

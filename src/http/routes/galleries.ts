@@ -5,15 +5,15 @@
  * routes exist only where HTTP and a model share a process: role `both` (a `worker` serves no HTTP, an
  * `api`-only node has no model and answers 404). Scores come from the verifier's Scoring, like /verify's.
  */
-import { createHash } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { FaceVerifyError } from '../../errors.js';
 import type { ImageFetcher } from '../../fetch/image-fetcher.js';
-import type { Actor, FaceRecord, GalleryStore } from '../../gallery/gallery-store.js';
+import type { FaceRecord, GalleryStore } from '../../gallery/gallery-store.js';
 import { PRECISION, roundTo } from '../../core/scoring.js';
 import { searchGallery, verifySubject } from '../../gallery/gallery-scoring.js';
 import type { FaceAnalysis, FaceReport } from '../../pipeline/face-analysis.js';
 import type { Verifier } from '../../pipeline/verifier.js';
+import type { Access } from '../access.js';
 import { multipartToBody, uploadsOf } from '../multipart-body.js';
 import { ErrorBody } from '../schemas/common.js';
 import {
@@ -32,13 +32,14 @@ import {
   SubjectParams,
   SubjectsQuery,
 } from '../schemas/galleries.js';
-import { presentedKey } from './ops.js';
 
 export interface GalleryRouteOptions {
   store: GalleryStore;
   verifier: Verifier;
   fetchImage: ImageFetcher;
   maxImageBytes: number;
+  /** Who may do what (API_KEY_SCOPES, admin keys) and the audit actor of each request. */
+  access: Access;
 }
 
 type ImageBody = { image?: string; image_url?: string; face_policy?: FaceAnalysisPolicy };
@@ -47,6 +48,7 @@ type FaceAnalysisPolicy = NonNullable<Parameters<Verifier['analyze']>[1]>['faceP
 const CONSUMES = ['application/json', 'multipart/form-data', 'application/x-www-form-urlencoded'];
 const errors = {
   400: ErrorBody,
+  403: ErrorBody,
   404: ErrorBody,
   409: ErrorBody,
   413: ErrorBody,
@@ -56,12 +58,6 @@ const errors = {
   503: ErrorBody,
 };
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
-
-/** Who is asking, for the audit log: a short hash of the API key (never the key), or 'anonymous'. */
-export function actorOf(request: FastifyRequest): Actor {
-  const key = presentedKey(request);
-  return key ? `key:${createHash('sha256').update(key).digest('hex').slice(0, 12)}` : 'anonymous';
-}
 
 const seconds = (start: number): number => roundTo((performance.now() - start) / 1000, PRECISION.seconds);
 
@@ -78,7 +74,8 @@ function faceOut(r: FaceRecord): Record<string, unknown> {
 }
 
 export const galleryRoutes: FastifyPluginAsync<GalleryRouteOptions> = async (app, opts) => {
-  const { store, verifier } = opts;
+  const { store, verifier, access } = opts;
+  const actorOf = (request: FastifyRequest): string => access.principal(request).actor;
 
   /** The one photo of a request (upload, base64 or URL), analysed. */
   const analyse = async (request: FastifyRequest<{ Body: ImageBody }>): Promise<FaceAnalysis> => {
@@ -105,7 +102,7 @@ export const galleryRoutes: FastifyPluginAsync<GalleryRouteOptions> = async (app
   app.post<{ Params: { gallery: string; subject: string }; Body: EnrolBody }>(
     '/galleries/:gallery/subjects/:subject/faces',
     {
-      preValidation: multipartToBody,
+      preValidation: [access.guard('enrol'), multipartToBody],
       schema: {
         summary: 'Enrol a face of a subject (the gallery is created on first use)',
         description:
@@ -144,24 +141,30 @@ export const galleryRoutes: FastifyPluginAsync<GalleryRouteOptions> = async (app
   app.get(
     '/galleries',
     {
+      preValidation: access.guard('read'),
       schema: {
-        summary: 'The galleries',
+        summary: 'The galleries (those this API key may read)',
         tags: ['galleries'],
-        response: { 200: GalleryList, 503: ErrorBody },
+        response: { 200: GalleryList, 403: ErrorBody, 503: ErrorBody },
       },
     },
-    async () => ({ galleries: await store.listGalleries() }),
+    async (request) => {
+      const principal = access.principal(request);
+      const all = await store.listGalleries();
+      return { galleries: all.filter((g) => access.may(principal, 'read', g.gallery)) };
+    },
   );
 
   app.get<{ Params: { gallery: string }; Querystring: { after?: string; limit?: number } }>(
     '/galleries/:gallery/subjects',
     {
+      preValidation: access.guard('read'),
       schema: {
         summary: "A gallery's subjects, in name order (paged)",
         tags: ['galleries'],
         params: GalleryParams,
         querystring: SubjectsQuery,
-        response: { 200: SubjectList, 404: ErrorBody, 503: ErrorBody },
+        response: { 200: SubjectList, 403: ErrorBody, 404: ErrorBody, 503: ErrorBody },
       },
     },
     async (request) => {
@@ -177,11 +180,12 @@ export const galleryRoutes: FastifyPluginAsync<GalleryRouteOptions> = async (app
   app.get<{ Params: { gallery: string; subject: string } }>(
     '/galleries/:gallery/subjects/:subject',
     {
+      preValidation: access.guard('read'),
       schema: {
         summary: 'A subject and its faces (no embeddings)',
         tags: ['galleries'],
         params: SubjectParams,
-        response: { 200: SubjectDetail, 404: ErrorBody, 503: ErrorBody },
+        response: { 200: SubjectDetail, 403: ErrorBody, 404: ErrorBody, 503: ErrorBody },
       },
     },
     async (request) => {
@@ -194,11 +198,12 @@ export const galleryRoutes: FastifyPluginAsync<GalleryRouteOptions> = async (app
     summary: string,
     params: typeof GalleryParams | typeof SubjectParams | typeof FaceParams,
   ) => ({
+    preValidation: access.guard('delete'),
     schema: {
       summary,
       tags: ['galleries'],
       params,
-      response: { 200: Deleted, 404: ErrorBody, 503: ErrorBody },
+      response: { 200: Deleted, 403: ErrorBody, 404: ErrorBody, 503: ErrorBody },
     },
   });
 
@@ -234,7 +239,7 @@ export const galleryRoutes: FastifyPluginAsync<GalleryRouteOptions> = async (app
   app.post<{ Params: { gallery: string; subject: string }; Body: GalleryVerifyBody }>(
     '/galleries/:gallery/subjects/:subject/verify',
     {
-      preValidation: multipartToBody,
+      preValidation: [access.guard('search'), multipartToBody],
       schema: {
         summary: 'Is the photo this subject? Scored against each of its faces; the best one decides',
         tags: ['galleries'],
@@ -267,7 +272,7 @@ export const galleryRoutes: FastifyPluginAsync<GalleryRouteOptions> = async (app
   app.post<{ Params: { gallery: string }; Body: SearchBody }>(
     '/galleries/:gallery/search',
     {
-      preValidation: multipartToBody,
+      preValidation: [access.guard('search'), multipartToBody],
       schema: {
         summary: 'Who is this? The closest subjects at or above the threshold; [] = an unknown person',
         tags: ['galleries'],

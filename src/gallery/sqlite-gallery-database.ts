@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { FaceVerifyError, isFaceVerifyError } from '../errors.js';
 import type {
+  AuditRead,
   AuditRow,
   FaceRow,
   GalleryDatabase,
@@ -22,7 +23,7 @@ import type {
   TemplateRow,
 } from './gallery-database.js';
 import { auditEntry, modelMismatch, subjectNotFound } from './gallery-database.js';
-import type { Actor, AuditEntry, AuditQuery, GalleryInfo } from './gallery-store.js';
+import type { Actor, AuditEntry, GalleryInfo } from './gallery-store.js';
 
 export interface SqliteGalleryOptions {
   /** Folder of the database file (created if missing). */
@@ -180,12 +181,22 @@ export class SqliteGalleryDatabase implements GalleryDatabase {
               f.createdAt,
             );
           }
+          // A new subject gets the default expiry; an existing one keeps its own unless one is given.
           this.stmt(
-            `INSERT INTO subjects (gallery, name, created_at, expires_at, consent_ref) VALUES (?, ?, ?, ?, ?)
+            `INSERT INTO subjects (gallery, name, created_at, expires_at, consent_ref)
+               VALUES (?, ?, ?, coalesce(?, ?), ?)
                ON CONFLICT (gallery, name) DO UPDATE SET
-                 expires_at = coalesce(excluded.expires_at, subjects.expires_at),
+                 expires_at = coalesce(?, subjects.expires_at),
                  consent_ref = coalesce(excluded.consent_ref, subjects.consent_ref)`,
-          ).run(f.gallery, f.subject, f.createdAt, f.expiresAt, f.consentRef);
+          ).run(
+            f.gallery,
+            f.subject,
+            f.createdAt,
+            f.expiresAt,
+            f.defaultExpiresAt,
+            f.consentRef,
+            f.expiresAt,
+          );
           this.stmt(
             `INSERT INTO faces (face_id, gallery, subject, model_id, dim, embedding, key_id, crop, face, idempotency_key, created_at)
                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -383,6 +394,38 @@ export class SqliteGalleryDatabase implements GalleryDatabase {
     );
   }
 
+  updateSubject(
+    gallery: string,
+    subject: string,
+    change: { expiresAt?: number | null; consentRef?: string | null },
+    at: number,
+    actor: Actor,
+  ): Promise<SubjectRow> {
+    return this.run(() =>
+      this.db
+        .transaction(() => {
+          this.requireGallery(gallery);
+          const updated = this.stmt(
+            `UPDATE subjects SET
+               expires_at = CASE WHEN ? THEN ? ELSE expires_at END,
+               consent_ref = CASE WHEN ? THEN ? ELSE consent_ref END
+             WHERE gallery = ? AND name = ?`,
+          ).run(
+            change.expiresAt !== undefined ? 1 : 0,
+            change.expiresAt ?? null,
+            change.consentRef !== undefined ? 1 : 0,
+            change.consentRef ?? null,
+            gallery,
+            subject,
+          ).changes;
+          if (updated === 0) throw subjectNotFound(gallery, subject);
+          this.audit(at, actor, 'update', gallery, subject, null, null);
+          return this.subjectRows(gallery, `AND s.name = ?`, subject)[0] as SubjectRow;
+        })
+        .immediate(),
+    );
+  }
+
   sweepExpired(now: number, actor: Actor): Promise<{ gallery: string; subject: string; faces: number }[]> {
     return this.run(() =>
       this.db
@@ -408,11 +451,14 @@ export class SqliteGalleryDatabase implements GalleryDatabase {
     return this.run(() => this.audit(e.at, e.actor, e.action, e.gallery, e.subject, e.faceId, e.count));
   }
 
-  readAudit(q: Required<Pick<AuditQuery, 'after' | 'limit'>> & AuditQuery): Promise<AuditEntry[]> {
+  readAudit(q: AuditRead): Promise<AuditEntry[]> {
     return this.run(() => {
       const rows = this.stmt(
-        `SELECT * FROM audit_log WHERE id > ? AND (? IS NULL OR gallery = ?) ORDER BY id LIMIT ?`,
-      ).all(q.after, q.gallery ?? null, q.gallery ?? null, q.limit) as AuditRow[];
+        `SELECT * FROM audit_log WHERE id > @after
+           AND (@gallery IS NULL OR gallery = @gallery) AND (@subject IS NULL OR subject = @subject)
+           AND (@action IS NULL OR action = @action) AND (@since IS NULL OR at >= @since)
+         ORDER BY id LIMIT @limit`,
+      ).all(q) as AuditRow[];
       return rows.map(auditEntry);
     });
   }

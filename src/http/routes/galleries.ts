@@ -1,9 +1,11 @@
 /**
  * The gallery routes (issue 16, docs/identities.md): enrol faces of subjects, list and delete them,
- * verify a photo against a subject and search a gallery 1:N. The photo is analysed here, in the API
- * process, by the service's Verifier (no queued task: the answer needs the store right after), so the
- * routes exist only where HTTP and a model share a process: role `both` (a `worker` serves no HTTP, an
- * `api`-only node has no model and answers 404). Scores come from the verifier's Scoring, like /verify's.
+ * change a subject's retention, verify a photo against a subject, search a gallery 1:N, and read the
+ * audit log (admin keys). The photo is analysed here, in the API process, by the service's Verifier
+ * (no queued task: the answer needs the store right after), so the routes exist only where HTTP and a
+ * model share a process: role `both` (a `worker` serves no HTTP, an `api`-only node has no model and
+ * answers 404). Scores come from the verifier's Scoring, like /verify's. Each route checks the key's
+ * permission on the path's gallery (access.ts, API_KEY_SCOPES) before it reads the body.
  */
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { FaceVerifyError } from '../../errors.js';
@@ -17,6 +19,8 @@ import type { Access } from '../access.js';
 import { multipartToBody, uploadsOf } from '../multipart-body.js';
 import { ErrorBody } from '../schemas/common.js';
 import {
+  AuditPage,
+  AuditQuery,
   Deleted,
   EnrolBody,
   Enrolled,
@@ -30,6 +34,8 @@ import {
   SubjectDetail,
   SubjectList,
   SubjectParams,
+  SubjectPatchBody,
+  SubjectUpdated,
   SubjectsQuery,
 } from '../schemas/galleries.js';
 
@@ -191,6 +197,67 @@ export const galleryRoutes: FastifyPluginAsync<GalleryRouteOptions> = async (app
     async (request) => {
       const detail = await store.getSubject(request.params.gallery, request.params.subject);
       return { ...detail, faces_list: detail.faces_list.map(faceOut) };
+    },
+  );
+
+  app.patch<{ Params: { gallery: string; subject: string }; Body: SubjectPatchBody }>(
+    '/galleries/:gallery/subjects/:subject',
+    {
+      preValidation: access.guard('enrol'),
+      schema: {
+        summary: "Change a subject's retention (expires_at) or consent reference",
+        description:
+          'expires_at: a future date, or null to keep the subject until it is deleted. Needs the enrol permission.',
+        tags: ['galleries'],
+        params: SubjectParams,
+        body: SubjectPatchBody,
+        response: { 200: SubjectUpdated, 400: ErrorBody, 403: ErrorBody, 404: ErrorBody, 503: ErrorBody },
+      },
+    },
+    async (request) => {
+      const { gallery, subject } = request.params;
+      const { expires_at: expiresAt, consent_ref: consentRef } = request.body;
+      const summary = await store.updateSubject(
+        gallery,
+        subject,
+        {
+          ...(expiresAt !== undefined ? { expiresAt: expiresAt === null ? null : new Date(expiresAt) } : {}),
+          ...(consentRef !== undefined ? { consentRef } : {}),
+        },
+        actorOf(request),
+      );
+      return { gallery, ...summary };
+    },
+  );
+
+  app.get<{ Querystring: AuditQuery }>(
+    '/admin/audit',
+    {
+      schema: {
+        summary: 'The audit log of the galleries (admin key required), oldest first, paged',
+        description:
+          'Who (a key id, never the key), when, what, which gallery, subject and face; never images or embeddings.',
+        tags: ['galleries'],
+        querystring: AuditQuery,
+        response: { 200: AuditPage, 400: ErrorBody, 403: ErrorBody, 503: ErrorBody },
+      },
+    },
+    async (request) => {
+      access.requireAdmin(request);
+      const q = request.query;
+      const limit = q.limit ?? 100;
+      // One more than asked tells whether there is a next page.
+      const entries = await store.readAudit({
+        ...(q.gallery !== undefined ? { gallery: q.gallery } : {}),
+        ...(q.subject !== undefined ? { subject: q.subject } : {}),
+        ...(q.action !== undefined ? { action: q.action } : {}),
+        ...(q.since !== undefined ? { since: new Date(q.since) } : {}),
+        after: q.cursor !== undefined ? Number(q.cursor) : 0,
+        limit: limit + 1,
+      });
+      const page = entries.slice(0, limit);
+      const last = page.at(-1);
+      return entries.length > limit && last ? { entries: page, next: String(last.id) } : { entries: page };
     },
   );
 

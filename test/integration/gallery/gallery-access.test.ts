@@ -2,7 +2,8 @@
  * API keys limited to galleries and permissions (API_KEY_SCOPES), through HTTP (Fastify inject) on the
  * real service with the real pipeline and LFW photos, on the embedded store in a temporary DATA_DIR:
  * what each key may do, 403 FORBIDDEN that says nothing about which galleries exist, GET /galleries
- * filtered, the audit actor a key id that is not the key; and the configuration checked at start-up.
+ * filtered, the audit actor a key id that is not the key; the audit log for admin keys; a subject's
+ * retention changed by PATCH; and the configuration checked at start-up.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -109,17 +110,20 @@ describeWithFaces('gallery routes with scoped API keys', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
+  /** A request with this key; `body`: a photo's path (sent as base64 `image`) or a JSON body. */
   const call = async (
     key: string | undefined,
-    method: 'GET' | 'POST' | 'DELETE',
+    method: 'GET' | 'POST' | 'DELETE' | 'PATCH',
     url: string,
-    photo?: string,
+    body?: string | Record<string, unknown>,
   ) => {
+    const payload =
+      typeof body === 'string' ? { image: readFileSync(facePath(body)).toString('base64') } : body;
     const res = await app.inject({
       method,
       url,
       headers: key ? { 'x-api-key': key } : {},
-      ...(photo ? { payload: { image: readFileSync(facePath(photo)).toString('base64') } } : {}),
+      ...(payload ? { payload } : {}),
     });
     return { status: res.statusCode, body: res.json<Record<string, unknown>>() };
   };
@@ -204,5 +208,94 @@ describeWithFaces('gallery routes with scoped API keys', () => {
     expect(actors).toContain('key:frontdesk');
     expect([...actors].find((a) => a !== 'key:frontdesk')).toMatch(/^key:[0-9a-f]{12}$/);
     for (const key of Object.values(KEYS)) expect(JSON.stringify(entries)).not.toContain(key);
+  });
+
+  it("PATCH changes a subject's retention and consent, with the enrol permission", async () => {
+    // Wrong if it fails: retention promised to a person could not be shortened (or lifted) later, or
+    // a key could change subjects in galleries it was not given.
+    const url = '/galleries/staff/subjects/bush';
+    const soon = new Date(Date.now() + 7 * 86_400_000).toISOString();
+    const changed = await call(KEYS.frontdesk, 'PATCH', url, { expires_at: soon, consent_ref: 'form-42' });
+    expect(changed).toMatchObject({
+      status: 200,
+      body: { gallery: 'staff', subject: 'bush', expires_at: soon, consent_ref: 'form-42' },
+    });
+    expect((await call(KEYS.reader, 'GET', url)).body).toMatchObject({
+      expires_at: soon,
+      consent_ref: 'form-42',
+    });
+    expect((await call(KEYS.frontdesk, 'PATCH', url, { expires_at: null })).body).toMatchObject({
+      expires_at: null,
+      consent_ref: 'form-42',
+    });
+    const past = await call(KEYS.frontdesk, 'PATCH', url, { expires_at: '2001-01-01T00:00:00Z' });
+    expect(past).toMatchObject({ status: 400, body: { code: 'INVALID_INPUT' } });
+    expect((await call(KEYS.frontdesk, 'PATCH', url, {})).status).toBe(400);
+    expect((await call(KEYS.frontdesk, 'PATCH', url, { colour: 'blue' })).status).toBe(400);
+    expect((await call(KEYS.reader, 'PATCH', url, { consent_ref: 'x' })).status).toBe(403);
+    expect(
+      (await call(KEYS.frontdesk, 'PATCH', '/galleries/secret/subjects/powell', { consent_ref: 'x' })).status,
+    ).toBe(403);
+    expect(
+      (await call(KEYS.ops, 'PATCH', '/galleries/staff/subjects/nobody', { consent_ref: 'x' })).body,
+    ).toMatchObject({
+      code: 'SUBJECT_NOT_FOUND',
+    });
+  });
+
+  it('GET /admin/audit: admin keys only, filtered and paged, never images, embeddings or keys', async () => {
+    // Wrong if it fails: any key could read who was enrolled and searched, or an administrator could
+    // not answer "who touched this person".
+    for (const key of [KEYS.ops, KEYS.frontdesk, KEYS.reader]) {
+      expect(await call(key, 'GET', '/admin/audit'), key).toMatchObject({
+        status: 403,
+        body: { code: 'FORBIDDEN' },
+      });
+    }
+    expect((await call(undefined, 'GET', '/admin/audit')).status).toBe(401);
+
+    type Page = { entries: Record<string, unknown>[]; next?: string };
+    const read = async (query: string): Promise<Page> => {
+      const res = await call(KEYS.admin, 'GET', `/admin/audit${query}`);
+      expect(res.status, query).toBe(200);
+      return res.body as unknown as Page;
+    };
+    const bush = await read('?gallery=staff&subject=bush');
+    expect(bush.entries.map((e) => `${e.actor as string} ${e.action as string}`)).toEqual([
+      'key:frontdesk enrol',
+      'key:frontdesk verify',
+      'key:frontdesk update',
+      'key:frontdesk update',
+    ]);
+    expect(Object.keys(bush.entries[0] ?? {}).sort()).toEqual([
+      'action',
+      'actor',
+      'at',
+      'count',
+      'face_id',
+      'gallery',
+      'id',
+      'subject',
+    ]);
+    const searches = await read('?action=search');
+    expect(searches.entries.map((e) => [e.gallery, e.count])).toEqual([['staff', 1]]);
+    expect(
+      (await read(`?since=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`)).entries,
+    ).toEqual([]);
+
+    // Page by page with the cursor gives the whole log once, in order.
+    const all = await read('?limit=500');
+    const paged: Record<string, unknown>[] = [];
+    let cursor = '';
+    for (;;) {
+      const page = await read(`?limit=2${cursor}`);
+      paged.push(...page.entries);
+      if (!page.next) break;
+      cursor = `&cursor=${page.next}`;
+    }
+    expect(paged).toEqual(all.entries);
+    expect(all.entries.length).toBeGreaterThan(4);
+    expect(JSON.stringify(all)).not.toMatch(/embedding|base64|fd-Zk3d|rd-7hT2|ops-unscoped|adm-Q9x/);
+    expect((await call(KEYS.admin, 'GET', '/admin/audit?action=fly')).status).toBe(400);
   });
 });

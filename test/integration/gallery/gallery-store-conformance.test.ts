@@ -401,6 +401,114 @@ function conformance(makeHarness: () => Harness, serverBackend: boolean): void {
     ]);
   });
 
+  it("keeps a subject's expiry on later enrols, and changes retention and consent when asked", async () => {
+    // Wrong if it fails: every new photo would silently extend how long a person is kept, a changed
+    // retention would not be honoured by the sweeper, or a change would go unaudited.
+    const harness = setup();
+    let now = Date.UTC(2026, 0, 1);
+    const day = 86_400_000;
+    const store = await harness.open({ retentionDays: 30, now: () => now });
+    const vs = vectors(13, 3);
+    const enrol = (subject: string, i: number, extra: { expiresAt?: Date } = {}) =>
+      store.enrol({
+        gallery: 'g',
+        subject,
+        modelId: MODEL,
+        embedding: vs[i] as Float32Array,
+        face,
+        actor: 'cli',
+        ...extra,
+      });
+    await enrol('kept', 0);
+    await enrol('moved', 1);
+    const first = new Date(now + 30 * day).toISOString();
+    now += 10 * day;
+    await enrol('kept', 2);
+    expect((await store.getSubject('g', 'kept')).expires_at).toBe(first);
+    // An explicit expiry on a later enrol does change it.
+    await enrol('kept', 2, { expiresAt: new Date(now + 40 * day) });
+    expect((await store.getSubject('g', 'kept')).expires_at).toBe(new Date(now + 40 * day).toISOString());
+
+    const moved = await store.updateSubject(
+      'g',
+      'moved',
+      { expiresAt: new Date(now + day), consentRef: 'c-1' },
+      'key-A',
+    );
+    expect(moved).toMatchObject({ subject: 'moved', faces: 1, consent_ref: 'c-1' });
+    expect(moved.expires_at).toBe(new Date(now + day).toISOString());
+    // Only the fields given change.
+    expect(await store.updateSubject('g', 'moved', { consentRef: null }, 'key-A')).toMatchObject({
+      consent_ref: null,
+      expires_at: moved.expires_at,
+    });
+    expect(await store.updateSubject('g', 'kept', { expiresAt: null }, 'key-A')).toMatchObject({
+      expires_at: null,
+    });
+    for (const bad of [new Date(now), new Date(Number.NaN)]) {
+      expect(await rejection(store.updateSubject('g', 'moved', { expiresAt: bad }, 'key-A'))).toMatchObject({
+        code: 'INVALID_INPUT',
+      });
+    }
+    expect((await rejection(store.updateSubject('g', 'nobody', { consentRef: 'x' }, 'key-A'))).code).toBe(
+      'SUBJECT_NOT_FOUND',
+    );
+    expect(
+      (await rejection(store.updateSubject('nowhere', 'moved', { consentRef: 'x' }, 'key-A'))).code,
+    ).toBe('GALLERY_NOT_FOUND');
+
+    now += 2 * day;
+    expect(await store.sweepExpired('sweeper')).toEqual({ subjects: 1, faces: 1 });
+    now += 1000 * day;
+    expect(await store.sweepExpired('sweeper')).toEqual({ subjects: 0, faces: 0 });
+    expect((await store.listSubjects('g')).subjects.map((s) => s.subject)).toEqual(['kept']);
+    const audit = await store.readAudit({ gallery: 'g' });
+    expect(audit.filter((e) => e.action !== 'enrol').map((e) => [e.actor, e.action, e.subject])).toEqual([
+      ['key-A', 'update', 'moved'],
+      ['key-A', 'update', 'moved'],
+      ['key-A', 'update', 'kept'],
+      ['sweeper', 'expire', 'moved'],
+    ]);
+  });
+
+  it('reads the audit log by gallery, subject, action and time, a page at a time', async () => {
+    // Wrong if it fails: an administrator asking who touched one person would get everyone, or miss some.
+    const harness = setup();
+    let now = Date.UTC(2026, 0, 1);
+    const store = await harness.open({ now: () => now });
+    const [a, b] = vectors(14, 2) as [Float32Array, Float32Array];
+    await store.enrol({ gallery: 'g', subject: 'ana', modelId: MODEL, embedding: a, face, actor: 'key-A' });
+    now += 1000;
+    await store.enrol({ gallery: 'h', subject: 'ana', modelId: MODEL, embedding: b, face, actor: 'key-A' });
+    now += 1000;
+    await store.search({ gallery: 'g', modelId: MODEL, embedding: a, threshold: 0.5, actor: 'key-B' });
+    now += 1000;
+    await store.enrol({ gallery: 'g', subject: 'bo', modelId: MODEL, embedding: b, face, actor: 'key-A' });
+    await store.deleteSubject('g', 'ana', 'key-C');
+    const pick = (entries: { actor: string; action: string; gallery: string; subject: string | null }[]) =>
+      entries.map((e) => `${e.actor} ${e.action} ${e.gallery}/${e.subject ?? ''}`);
+    expect(pick(await store.readAudit({ subject: 'ana' }))).toEqual([
+      'key-A enrol g/ana',
+      'key-A enrol h/ana',
+      'key-C delete g/ana',
+    ]);
+    expect(pick(await store.readAudit({ gallery: 'g', subject: 'ana' }))).toEqual([
+      'key-A enrol g/ana',
+      'key-C delete g/ana',
+    ]);
+    expect(pick(await store.readAudit({ action: 'search' }))).toEqual(['key-B search g/']);
+    const since = new Date(Date.UTC(2026, 0, 1) + 2000);
+    expect(pick(await store.readAudit({ since, gallery: 'g' }))).toEqual([
+      'key-B search g/',
+      'key-A enrol g/bo',
+      'key-C delete g/ana',
+    ]);
+    const firstPage = await store.readAudit({ gallery: 'g', limit: 2 });
+    const secondPage = await store.readAudit({ gallery: 'g', limit: 2, after: firstPage.at(-1)?.id ?? 0 });
+    expect(pick([...firstPage, ...secondPage])).toEqual(pick(await store.readAudit({ gallery: 'g' })));
+    expect(secondPage).toHaveLength(2);
+  });
+
   it('keeps an audit log of enrol, delete, search and verify, without images or embeddings', async () => {
     // Wrong if it fails: an administrator could not tell who enrolled, searched or deleted whom.
     const store = await setup().open();

@@ -58,7 +58,7 @@ export interface SubjectRow {
   consentRef: string | null;
 }
 
-/** What changed, as other nodes learn it (PostgreSQL NOTIFY). */
+/** What changed, as other nodes learn it (PostgreSQL NOTIFY, SQLite's gallery_changes table). */
 export type GalleryChange =
   | { op: 'enrol'; gallery: string; faceId: string }
   | { op: 'delete-face'; gallery: string; faceId: string }
@@ -125,7 +125,7 @@ export interface GalleryDatabase {
     fromKeyId: string | null,
     next: { keyId: string; embedding: Uint8Array; crop: Uint8Array | null },
   ): Promise<boolean>;
-  /** Present when other processes may change the same database (PostgreSQL). */
+  /** Other processes' changes to the same database (both backends; each also sees its own). */
   readonly changes?: ChangeFeed;
   ping(): Promise<void>;
   close(): Promise<void>;

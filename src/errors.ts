@@ -41,6 +41,13 @@ export const ERROR_CATALOGUE = {
     retryable: false,
     message: 'The gallery was enrolled with another model',
   },
+  // 409: the gallery's faces were enrolled without RETAIN_FACE_CROPS, so nothing can be re-embedded
+  // from them; the subjects must be enrolled again from photos.
+  FACE_CROPS_MISSING: {
+    status: 409,
+    retryable: false,
+    message: 'Some faces of the gallery have no retained face crop; their subjects must be enrolled again',
+  },
   TEMPLATE_UNREADABLE: {
     status: 500,
     retryable: false,

@@ -40,8 +40,9 @@ Commands:
                     HEIC, …), accuracy at the shipped threshold (docs/robustness.md)
   gallery enrol GALLERY SUBJECT IMG | list [GALLERY] | show GALLERY SUBJECT
           | verify GALLERY SUBJECT IMG | search GALLERY IMG [--limit N]
-          | delete GALLERY [SUBJECT [FACE_ID]]
-                    galleries of enrolled subjects (DATA_DIR or DATABASE_URL; docs/identities.md)
+          | delete GALLERY [SUBJECT [FACE_ID]] | reembed GALLERY --model NAME
+                    galleries of enrolled subjects (DATA_DIR or DATABASE_URL; docs/identities.md);
+                    reembed moves a gallery to another model (needs RETAIN_FACE_CROPS at enrol)
   config example    print .env.example (every setting with its default)
   self-check        check the install: models found, converted and answering
 
@@ -104,8 +105,9 @@ export async function main(argv: string[]): Promise<number> {
         license: { type: 'string' },
         description: { type: 'string' },
         report: { type: 'string' },
-        // gallery search
+        // gallery search | reembed
         limit: { type: 'string' },
+        model: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });

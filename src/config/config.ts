@@ -447,7 +447,7 @@ export const SCHEMA = {
   retainFaceCrops: setting<boolean>({
     env: 'RETAIN_FACE_CROPS',
     default: false,
-    doc: 'Keep the aligned 112×112 face crop of each enrolled face, so a gallery can be re-embedded with another model',
+    doc: 'Keep a 256×256 face chip (a face image, ~73 KB, sealed like templates) of each enrolled face, so `gallery reembed` can move a gallery to another model',
     parse: bool,
   }),
 };

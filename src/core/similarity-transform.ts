@@ -153,3 +153,22 @@ export function applyAffine(m: Readonly<Affine>, p: Readonly<Point>): Point {
   const [x, y] = p;
   return [m[0] * x + m[1] * y + m[2], m[3] * x + m[4] * y + m[5]];
 }
+
+/**
+ * The transform that applies `inner` first, then `outer` (outer ∘ inner).
+ *
+ * @example
+ * composeAffine([1, 0, 5, 0, 1, 0], [2, 0, 0, 0, 2, 0]); // [2, 0, 5, 0, 2, 0]: double, then x + 5
+ */
+export function composeAffine(outer: Readonly<Affine>, inner: Readonly<Affine>): Affine {
+  const [a, b, tx, c, d, ty] = outer;
+  const [e, f, ux, g, h, uy] = inner;
+  return [
+    a * e + b * g,
+    a * f + b * h,
+    a * ux + b * uy + tx,
+    c * e + d * g,
+    c * f + d * h,
+    c * ux + d * uy + ty,
+  ];
+}

@@ -64,8 +64,30 @@ export type GalleryChange =
   | { op: 'delete-face'; gallery: string; faceId: string }
   | { op: 'delete-subject'; gallery: string; subject: string }
   | { op: 'delete-gallery'; gallery: string }
+  /** The gallery moved to another model (a re-embedding switched it): reload its templates. */
+  | { op: 'reembed'; gallery: string }
   /** Notifications may have been missed (the listening connection was lost): reload everything. */
   | { op: 'resync' };
+
+/**
+ * A face's template under another model, built beside the live one by a re-embedding
+ * (src/gallery/reembed-gallery.ts), with its crop sealed by the same key as the new embedding.
+ */
+export interface StagedTemplateRow extends Omit<TemplateRow, 'subject'> {
+  crop: Uint8Array;
+}
+
+/** Where a gallery's re-embedding into a model stands. */
+export interface ReembedRowStatus {
+  /** The gallery's model now. */
+  modelId: string;
+  faces: number;
+  /** Faces with a staged template for the target model. */
+  staged: number;
+  /** Faces without a retained crop, and (some of) their subjects, in name order. */
+  withoutCrop: number;
+  subjectsWithoutCrop: string[];
+}
 
 export interface ChangeFeed {
   /** Called for every change, in commit order, including this node's own. */
@@ -119,12 +141,37 @@ export interface GalleryDatabase {
   readAudit(query: AuditRead): Promise<AuditEntry[]>;
   /** Faces not sealed with `keyId` (null rows included), at most `limit`. */
   facesNotSealedWith(keyId: string, limit: number): Promise<SealedFaceRow[]>;
-  /** Replaces a face's sealed bytes if it is still sealed with `fromKeyId` (compare-and-set). */
+  /**
+   * Replaces a face's sealed bytes if it is still sealed with `fromKeyId` and still a template of
+   * `modelId` (compare-and-set: a re-embedding that switched the face meanwhile wins).
+   */
   resealFace(
     faceId: string,
-    fromKeyId: string | null,
+    from: { keyId: string | null; modelId: string },
     next: { keyId: string; embedding: Uint8Array; crop: Uint8Array | null },
   ): Promise<boolean>;
+  /**
+   * Re-embedding. Drops the gallery's staged templates of models other than `modelId` (an earlier run
+   * to another model starts over) and says how far the one to `modelId` is.
+   */
+  reembedStatus(gallery: string, modelId: string): Promise<ReembedRowStatus>;
+  /** Faces of the gallery with a crop and no staged template for `modelId`, at most `limit`. */
+  facesToReembed(gallery: string, modelId: string, limit: number): Promise<SealedFaceRow[]>;
+  /** Stages (or replaces) a face's template for another model; a face deleted meanwhile is skipped. */
+  stageTemplate(row: StagedTemplateRow): Promise<void>;
+  /**
+   * One transaction: if every face of the gallery has a staged template for `modelId`, they replace
+   * the live templates (and crops, and key ids), the gallery takes the model, the staged rows go and
+   * the switch is audited ('reembed') and announced; else nothing changes and it answers how many
+   * faces are missing.
+   */
+  switchModel(
+    gallery: string,
+    modelId: string,
+    dim: number,
+    at: number,
+    actor: Actor,
+  ): Promise<{ switched: boolean; missing: number; faces: number }>;
   /** Other processes' changes to the same database (both backends; each also sees its own). */
   readonly changes?: ChangeFeed;
   ping(): Promise<void>;

@@ -22,7 +22,10 @@ export interface EnrolInput {
   embedding: Float32Array;
   /** The face's detection data (box, score, landmarks, quality…); stored and returned as it is. */
   face: Record<string, unknown>;
-  /** The aligned 112×112 crop; kept only when the store retains crops. */
+  /**
+   * The encoded face chip (src/pipeline/face-chip.ts: 256×256 lossless, with its landmarks), kept only
+   * when the store retains crops, for re-embedding with another model.
+   */
   crop?: Uint8Array;
   /**
    * When the subject is to be deleted (must be in the future). A new subject without one gets now +
@@ -104,7 +107,7 @@ export interface SearchInput {
   actor?: Actor;
 }
 
-export type AuditAction = 'enrol' | 'update' | 'delete' | 'search' | 'verify' | 'expire';
+export type AuditAction = 'enrol' | 'update' | 'delete' | 'search' | 'verify' | 'expire' | 'reembed';
 
 export const AUDIT_ACTIONS: readonly AuditAction[] = [
   'enrol',
@@ -113,6 +116,7 @@ export const AUDIT_ACTIONS: readonly AuditAction[] = [
   'search',
   'verify',
   'expire',
+  'reembed',
 ];
 
 /** A change of a subject's retention or consent; an absent field is left as it is. */
@@ -156,8 +160,31 @@ export interface GalleryStoreHealth {
   detail: string;
 }
 
+/** Where a gallery's re-embedding into a model stands (src/gallery/reembed-gallery.ts). */
+export interface ReembedStatus {
+  gallery: string;
+  /** The gallery's model now. */
+  model: string;
+  faces: number;
+  /** Faces already embedded with the target model (kept beside the live templates until the switch). */
+  staged: number;
+  /** Faces without a retained crop: they cannot be re-embedded. */
+  without_crop: number;
+  /** Some of their subjects (at most 20), in name order. */
+  subjects_without_crop: string[];
+}
+
+/** A face to re-embed: its retained crop, opened. */
+export interface FaceToReembed {
+  face_id: string;
+  subject: string;
+  crop: Uint8Array;
+}
+
 export interface GalleryStore {
   readonly backend: 'sqlite' | 'postgres';
+  /** Whether enrol keeps the crops it is given (RETAIN_FACE_CROPS): callers then make one. */
+  readonly retainsCrops: boolean;
   /** Runs migrations and loads every gallery's index. Call once before anything else. */
   open(): Promise<void>;
   enrol(input: EnrolInput): Promise<EnrolResult>;
@@ -194,6 +221,26 @@ export interface GalleryStore {
     count?: number;
   }): Promise<void>;
   readAudit(query?: AuditQuery): Promise<AuditEntry[]>;
+  /**
+   * Re-embedding a gallery into another model, step by step (src/gallery/reembed-gallery.ts drives
+   * them): where it stands (a run to another model is dropped), the next faces to embed, a new
+   * template staged beside the live one, and the switch — all faces at once, or none.
+   */
+  reembedStatus(gallery: string, modelId: string): Promise<ReembedStatus>;
+  facesToReembed(gallery: string, modelId: string, limit: number): Promise<FaceToReembed[]>;
+  stageReembedded(input: {
+    gallery: string;
+    faceId: string;
+    modelId: string;
+    embedding: Float32Array;
+    crop: Uint8Array;
+  }): Promise<void>;
+  switchModel(
+    gallery: string,
+    modelId: string,
+    dim: number,
+    actor: Actor,
+  ): Promise<{ switched: boolean; missing: number; faces: number }>;
   /** Re-seals every template and crop not sealed with the primary key; answers how many faces. */
   reencrypt(): Promise<number>;
   health(): Promise<GalleryStoreHealth>;

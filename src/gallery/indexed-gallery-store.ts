@@ -21,9 +21,11 @@ import type {
   EnrolInput,
   EnrolResult,
   FaceRecord,
+  FaceToReembed,
   GalleryInfo,
   GalleryStore,
   GalleryStoreHealth,
+  ReembedStatus,
   SearchInput,
   SearchMatch,
   SubjectDetail,
@@ -40,7 +42,7 @@ import type { TemplateCipher } from './template-cipher.js';
 export interface GalleryStoreOptions {
   /** Seals templates and crops at rest; none: stored plain. */
   cipher?: TemplateCipher;
-  /** Keep the aligned crops given to enrol (RETAIN_FACE_CROPS). */
+  /** Keep the face chips given to enrol, for re-embedding (RETAIN_FACE_CROPS). */
   retainCrops?: boolean;
   /** Days a new subject is kept when enrol gives no expiresAt (GALLERY_RETENTION_DAYS; 0 = forever). */
   retentionDays?: number;
@@ -94,6 +96,7 @@ function subjectSummary(r: SubjectRow): SubjectSummary {
 
 export class IndexedGalleryStore implements GalleryStore {
   readonly backend: 'sqlite' | 'postgres';
+  readonly retainsCrops: boolean;
   private readonly db: GalleryDatabase;
   private readonly options: GalleryStoreOptions;
   private readonly now: () => number;
@@ -104,6 +107,7 @@ export class IndexedGalleryStore implements GalleryStore {
   constructor(db: GalleryDatabase, options: GalleryStoreOptions = {}) {
     this.db = db;
     this.backend = db.backend;
+    this.retainsCrops = options.retainCrops ?? false;
     this.options = options;
     this.now = options.now ?? Date.now;
   }
@@ -167,7 +171,18 @@ export class IndexedGalleryStore implements GalleryStore {
       case 'delete-gallery':
         this.indexes.delete(change.gallery);
         return;
+      case 'reembed':
+        return this.reloadGallery(change.gallery);
     }
+  }
+
+  /** Rebuilds one gallery's index from the database and swaps it in whole (after a re-embedding). */
+  private async reloadGallery(gallery: string): Promise<void> {
+    const next = new Map<string, { modelId: string; index: SearchIndex }>();
+    for (const row of await this.db.templates({ gallery })) this.addTo(next, row);
+    const entry = next.get(gallery);
+    if (entry) this.indexes.set(gallery, entry);
+    else this.indexes.delete(gallery);
   }
 
   private seal(plain: Uint8Array, context: string): { keyId: string | null; bytes: Uint8Array } {
@@ -431,10 +446,73 @@ export class IndexedGalleryStore implements GalleryStore {
           embedding: cipher.seal(embedding, `embedding:${row.faceId}`).bytes,
           crop: crop && cipher.seal(crop, `crop:${row.faceId}`).bytes,
         };
-        // A face deleted meanwhile simply is not updated.
-        if (await this.db.resealFace(row.faceId, row.keyId, next)) resealed += 1;
+        // A face deleted (or re-embedded) meanwhile simply is not updated.
+        if (await this.db.resealFace(row.faceId, row, next)) resealed += 1;
       }
     }
+  }
+
+  async reembedStatus(gallery: string, modelId: string): Promise<ReembedStatus> {
+    checkName('gallery', gallery);
+    const s = await this.db.reembedStatus(gallery, modelId);
+    return {
+      gallery,
+      model: s.modelId,
+      faces: s.faces,
+      staged: s.staged,
+      without_crop: s.withoutCrop,
+      subjects_without_crop: s.subjectsWithoutCrop,
+    };
+  }
+
+  async facesToReembed(gallery: string, modelId: string, limit: number): Promise<FaceToReembed[]> {
+    const rows = await this.db.facesToReembed(gallery, modelId, limit);
+    return rows.map((r) => {
+      const crop = this.unseal(r.keyId, r.crop as Uint8Array, `crop:${r.faceId}`);
+      return {
+        face_id: r.faceId,
+        subject: r.subject,
+        crop: new Uint8Array(crop.buffer, crop.byteOffset, crop.byteLength),
+      };
+    });
+  }
+
+  async stageReembedded(input: {
+    gallery: string;
+    faceId: string;
+    modelId: string;
+    embedding: Float32Array;
+    crop: Uint8Array;
+  }): Promise<void> {
+    const { faceId, embedding } = input;
+    if (embedding.length === 0 || !embedding.every(Number.isFinite)) {
+      throw new FaceVerifyError(
+        'INVALID_INPUT',
+        'The embedding must be a non-empty vector of finite numbers',
+      );
+    }
+    // Embedding and crop sealed by the same (primary) key: the switch moves both and the key id.
+    const sealed = this.seal(floatBytes(embedding), `embedding:${faceId}`);
+    await this.db.stageTemplate({
+      faceId,
+      gallery: input.gallery,
+      modelId: input.modelId,
+      dim: embedding.length,
+      embedding: sealed.bytes,
+      keyId: sealed.keyId,
+      crop: this.seal(input.crop, `crop:${faceId}`).bytes,
+    });
+  }
+
+  async switchModel(
+    gallery: string,
+    modelId: string,
+    dim: number,
+    actor: Actor,
+  ): Promise<{ switched: boolean; missing: number; faces: number }> {
+    const result = await this.db.switchModel(gallery, modelId, dim, this.now(), actor);
+    if (result.switched) await this.reloadGallery(gallery);
+    return result;
   }
 
   async health(): Promise<GalleryStoreHealth> {

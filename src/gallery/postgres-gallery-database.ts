@@ -23,7 +23,9 @@ import type {
   GalleryChange,
   GalleryDatabase,
   NewFaceRow,
+  ReembedRowStatus,
   SealedFaceRow,
+  StagedTemplateRow,
   SubjectRow,
   TemplateRow,
 } from './gallery-database.js';
@@ -65,6 +67,12 @@ const MIGRATIONS: readonly string[] = [
    CREATE TABLE audit_log (
      id bigserial PRIMARY KEY, at bigint NOT NULL, actor text NOT NULL, action text NOT NULL,
      gallery text NOT NULL, subject text, face_id uuid, count integer);`,
+  // Re-embedding: a face's template under the model a gallery is moving to, until the switch.
+  `CREATE TABLE reembed_templates (
+     face_id uuid PRIMARY KEY REFERENCES faces (face_id) ON DELETE CASCADE,
+     gallery text NOT NULL, model_id text NOT NULL, dim integer NOT NULL,
+     embedding bytea NOT NULL, crop bytea NOT NULL, key_id text);
+   CREATE INDEX reembed_templates_gallery ON reembed_templates (gallery, model_id);`,
 ];
 
 const FACE_COLUMNS = `face_id::text AS "faceId", gallery, subject, model_id AS "modelId", face::text AS "faceJson",
@@ -577,14 +585,107 @@ export class PostgresGalleryDatabase implements GalleryDatabase, ChangeFeed {
 
   async resealFace(
     faceId: string,
-    fromKeyId: string | null,
+    from: { keyId: string | null; modelId: string },
     next: { keyId: string; embedding: Uint8Array; crop: Uint8Array | null },
   ): Promise<boolean> {
     const rows = await this.query(
-      `UPDATE faces SET key_id = $1, embedding = $2, crop = $3 WHERE face_id = $4 AND key_id IS NOT DISTINCT FROM $5 RETURNING 1`,
-      [next.keyId, bytes(next.embedding), next.crop && bytes(next.crop), faceId, fromKeyId],
+      `UPDATE faces SET key_id = $1, embedding = $2, crop = $3
+       WHERE face_id = $4 AND key_id IS NOT DISTINCT FROM $5 AND model_id = $6 RETURNING 1`,
+      [next.keyId, bytes(next.embedding), next.crop && bytes(next.crop), faceId, from.keyId, from.modelId],
     );
     return rows.length === 1;
+  }
+
+  reembedStatus(gallery: string, modelId: string): Promise<ReembedRowStatus> {
+    return this.tx(async (c) => {
+      const g = (
+        await c.query<{ model_id: string }>(`SELECT model_id FROM galleries WHERE name = $1`, [gallery])
+      ).rows[0];
+      if (!g) throw new FaceVerifyError('GALLERY_NOT_FOUND', `Gallery "${gallery}" not found`);
+      await c.query(`DELETE FROM reembed_templates WHERE gallery = $1 AND model_id <> $2`, [
+        gallery,
+        modelId,
+      ]);
+      const counts = (
+        await c.query<{ faces: number; staged: number; without_crop: number }>(
+          `SELECT (SELECT count(*)::int FROM faces WHERE gallery = $1) AS faces,
+             (SELECT count(*)::int FROM reembed_templates WHERE gallery = $1 AND model_id = $2) AS staged,
+             (SELECT count(*)::int FROM faces WHERE gallery = $1 AND crop IS NULL) AS without_crop`,
+          [gallery, modelId],
+        )
+      ).rows[0] as { faces: number; staged: number; without_crop: number };
+      const subjects = await c.query<{ subject: string }>(
+        `SELECT DISTINCT subject COLLATE "C" AS subject FROM faces WHERE gallery = $1 AND crop IS NULL
+         ORDER BY 1 LIMIT 20`,
+        [gallery],
+      );
+      return {
+        modelId: g.model_id,
+        faces: counts.faces,
+        staged: counts.staged,
+        withoutCrop: counts.without_crop,
+        subjectsWithoutCrop: subjects.rows.map((r) => r.subject),
+      };
+    });
+  }
+
+  facesToReembed(gallery: string, modelId: string, limit: number): Promise<SealedFaceRow[]> {
+    return this.query<SealedFaceRow>(
+      `SELECT ${TEMPLATE_COLUMNS}, crop FROM faces f WHERE gallery = $1 AND crop IS NOT NULL
+         AND NOT EXISTS (SELECT 1 FROM reembed_templates r WHERE r.face_id = f.face_id AND r.model_id = $2)
+       ORDER BY face_id LIMIT $3`,
+      [gallery, modelId, limit],
+    );
+  }
+
+  async stageTemplate(row: StagedTemplateRow): Promise<void> {
+    try {
+      await this.query(
+        `INSERT INTO reembed_templates (face_id, gallery, model_id, dim, embedding, crop, key_id)
+         SELECT face_id, $2, $3, $4, $5, $6, $7 FROM faces WHERE face_id = $1
+         ON CONFLICT (face_id) DO UPDATE SET model_id = excluded.model_id, dim = excluded.dim,
+           embedding = excluded.embedding, crop = excluded.crop, key_id = excluded.key_id`,
+        [row.faceId, row.gallery, row.modelId, row.dim, bytes(row.embedding), bytes(row.crop), row.keyId],
+      );
+    } catch (err) {
+      // The face was deleted between the SELECT and the foreign-key check: nothing to stage.
+      if ((err as { code?: unknown }).code !== '23503') throw err;
+    }
+  }
+
+  switchModel(
+    gallery: string,
+    modelId: string,
+    dim: number,
+    at: number,
+    actor: Actor,
+  ): Promise<{ switched: boolean; missing: number; faces: number }> {
+    return this.tx(async (c) => {
+      // FOR UPDATE waits for enrols in flight (they hold the row FOR SHARE) and holds off new ones
+      // until the commit, after which they meet the new model.
+      if ((await c.query(`SELECT 1 FROM galleries WHERE name = $1 FOR UPDATE`, [gallery])).rowCount === 0) {
+        throw new FaceVerifyError('GALLERY_NOT_FOUND', `Gallery "${gallery}" not found`);
+      }
+      const { faces, missing } = (
+        await c.query<{ faces: number; missing: number }>(
+          `SELECT count(*)::int AS faces, count(*) FILTER (WHERE NOT EXISTS (
+             SELECT 1 FROM reembed_templates r WHERE r.face_id = f.face_id AND r.model_id = $2))::int AS missing
+           FROM faces f WHERE gallery = $1`,
+          [gallery, modelId],
+        )
+      ).rows[0] as { faces: number; missing: number };
+      if (missing > 0) return { switched: false, missing, faces };
+      await c.query(
+        `UPDATE faces f SET model_id = r.model_id, dim = r.dim, embedding = r.embedding, crop = r.crop, key_id = r.key_id
+         FROM reembed_templates r WHERE r.face_id = f.face_id AND f.gallery = $1 AND r.model_id = $2`,
+        [gallery, modelId],
+      );
+      await c.query(`UPDATE galleries SET model_id = $2, dim = $3 WHERE name = $1`, [gallery, modelId, dim]);
+      await c.query(`DELETE FROM reembed_templates WHERE gallery = $1`, [gallery]);
+      await this.audit(c, at, actor, 'reembed', gallery, null, null, faces);
+      await this.notify(c, { op: 'reembed', gallery });
+      return { switched: true, missing: 0, faces };
+    });
   }
 
   async ping(): Promise<void> {

@@ -27,7 +27,9 @@ import type {
   FaceRow,
   GalleryDatabase,
   NewFaceRow,
+  ReembedRowStatus,
   SealedFaceRow,
+  StagedTemplateRow,
   SubjectRow,
   TemplateRow,
 } from './gallery-database.js';
@@ -73,6 +75,12 @@ const MIGRATIONS: readonly string[] = [
   `CREATE TABLE gallery_changes (
      id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, change TEXT NOT NULL);
    CREATE INDEX gallery_changes_at ON gallery_changes (at);`,
+  // Re-embedding: a face's template under the model a gallery is moving to, until the switch.
+  `CREATE TABLE reembed_templates (
+     face_id TEXT PRIMARY KEY REFERENCES faces (face_id) ON DELETE CASCADE,
+     gallery TEXT NOT NULL, model_id TEXT NOT NULL, dim INTEGER NOT NULL,
+     embedding BLOB NOT NULL, crop BLOB NOT NULL, key_id TEXT);
+   CREATE INDEX reembed_templates_gallery ON reembed_templates (gallery, model_id);`,
 ];
 
 interface FaceSqlRow {
@@ -596,14 +604,106 @@ export class SqliteGalleryDatabase implements GalleryDatabase, ChangeFeed {
 
   resealFace(
     faceId: string,
-    fromKeyId: string | null,
+    from: { keyId: string | null; modelId: string },
     next: { keyId: string; embedding: Uint8Array; crop: Uint8Array | null },
   ): Promise<boolean> {
     return this.run(
       () =>
         this.stmt(
-          `UPDATE faces SET key_id = ?, embedding = ?, crop = ? WHERE face_id = ? AND key_id IS ?`,
-        ).run(next.keyId, next.embedding, next.crop, faceId, fromKeyId).changes === 1,
+          `UPDATE faces SET key_id = ?, embedding = ?, crop = ? WHERE face_id = ? AND key_id IS ? AND model_id = ?`,
+        ).run(next.keyId, next.embedding, next.crop, faceId, from.keyId, from.modelId).changes === 1,
+    );
+  }
+
+  reembedStatus(gallery: string, modelId: string): Promise<ReembedRowStatus> {
+    return this.run(() =>
+      this.db
+        .transaction(() => {
+          const g = this.stmt(`SELECT model_id FROM galleries WHERE name = ?`).get(gallery) as
+            { model_id: string } | undefined;
+          if (!g) throw new FaceVerifyError('GALLERY_NOT_FOUND', `Gallery "${gallery}" not found`);
+          this.stmt(`DELETE FROM reembed_templates WHERE gallery = ? AND model_id <> ?`).run(
+            gallery,
+            modelId,
+          );
+          const count = (sql: string, ...params: unknown[]) =>
+            this.stmt(sql)
+              .pluck()
+              .get(...params) as number;
+          return {
+            modelId: g.model_id,
+            faces: count(`SELECT count(*) FROM faces WHERE gallery = ?`, gallery),
+            staged: count(
+              `SELECT count(*) FROM reembed_templates WHERE gallery = ? AND model_id = ?`,
+              gallery,
+              modelId,
+            ),
+            withoutCrop: count(`SELECT count(*) FROM faces WHERE gallery = ? AND crop IS NULL`, gallery),
+            subjectsWithoutCrop: this.stmt(
+              `SELECT DISTINCT subject FROM faces WHERE gallery = ? AND crop IS NULL ORDER BY subject LIMIT 20`,
+            )
+              .pluck()
+              .all(gallery) as string[],
+          };
+        })
+        .immediate(),
+    );
+  }
+
+  facesToReembed(gallery: string, modelId: string, limit: number): Promise<SealedFaceRow[]> {
+    return this.run(
+      () =>
+        this.stmt(
+          `SELECT ${TEMPLATE_COLUMNS}, crop FROM faces f WHERE gallery = ? AND crop IS NOT NULL
+             AND NOT EXISTS (SELECT 1 FROM reembed_templates r WHERE r.face_id = f.face_id AND r.model_id = ?)
+           ORDER BY face_id LIMIT ?`,
+        ).all(gallery, modelId, limit) as SealedFaceRow[],
+    );
+  }
+
+  stageTemplate(row: StagedTemplateRow): Promise<void> {
+    return this.run(() => {
+      this.stmt(
+        `INSERT INTO reembed_templates (face_id, gallery, model_id, dim, embedding, crop, key_id)
+           SELECT ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM faces WHERE face_id = ?)
+           ON CONFLICT (face_id) DO UPDATE SET model_id = excluded.model_id, dim = excluded.dim,
+             embedding = excluded.embedding, crop = excluded.crop, key_id = excluded.key_id`,
+      ).run(row.faceId, row.gallery, row.modelId, row.dim, row.embedding, row.crop, row.keyId, row.faceId);
+    });
+  }
+
+  switchModel(
+    gallery: string,
+    modelId: string,
+    dim: number,
+    at: number,
+    actor: Actor,
+  ): Promise<{ switched: boolean; missing: number; faces: number }> {
+    return this.run(() =>
+      this.db
+        .transaction(() => {
+          this.requireGallery(gallery);
+          const faces = this.stmt(`SELECT count(*) FROM faces WHERE gallery = ?`)
+            .pluck()
+            .get(gallery) as number;
+          const missing = this.stmt(
+            `SELECT count(*) FROM faces f WHERE gallery = ?
+               AND NOT EXISTS (SELECT 1 FROM reembed_templates r WHERE r.face_id = f.face_id AND r.model_id = ?)`,
+          )
+            .pluck()
+            .get(gallery, modelId) as number;
+          if (missing > 0) return { switched: false, missing, faces };
+          this.stmt(
+            `UPDATE faces SET model_id = r.model_id, dim = r.dim, embedding = r.embedding, crop = r.crop, key_id = r.key_id
+               FROM reembed_templates r WHERE r.face_id = faces.face_id AND faces.gallery = ? AND r.model_id = ?`,
+          ).run(gallery, modelId);
+          this.stmt(`UPDATE galleries SET model_id = ?, dim = ? WHERE name = ?`).run(modelId, dim, gallery);
+          this.stmt(`DELETE FROM reembed_templates WHERE gallery = ?`).run(gallery);
+          this.audit(at, actor, 'reembed', gallery, null, null, faces);
+          this.record({ op: 'reembed', gallery });
+          return { switched: true, missing: 0, faces };
+        })
+        .immediate(),
     );
   }
 

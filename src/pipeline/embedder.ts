@@ -13,7 +13,13 @@
  */
 import type { Box } from '../core/box.js';
 import { l2Normalize } from '../core/similarity.js';
-import { estimateSimilarity, type Affine, type Point } from '../core/similarity-transform.js';
+import {
+  composeAffine,
+  estimateSimilarity,
+  invertAffine,
+  type Affine,
+  type Point,
+} from '../core/similarity-transform.js';
 import { warpAffineToTensor, type InterleavedImage } from '../core/warp-affine.js';
 import { FaceVerifyError } from '../errors.js';
 import type { EmbedderManifest } from '../models/manifest.js';
@@ -24,6 +30,12 @@ export interface FaceToEmbed {
   landmarks: readonly Point[];
   /** The detector's box (continuous pixel coordinates), for models aligned by box. */
   box?: Box;
+  /**
+   * When `image` is a face chip cut from the frame the landmarks and box are in (src/pipeline/face-chip.ts):
+   * the transform from that frame to the chip. The model's alignment is computed in the frame as
+   * usual, then sampled from the chip through it, so every alignment (landmarks or box) carries over.
+   */
+  frame?: Affine;
 }
 
 /**
@@ -82,10 +94,11 @@ export class Embedder {
           `${this.manifest.name} is aligned by box, but no box was given`,
         );
       }
-      const m =
+      const inFrame =
         alignment.kind === 'box' && face.box
           ? boxTransform(face.box, alignment.margin, size)
           : alignmentTransform(face.landmarks, template);
+      const m = face.frame ? composeAffine(inFrame, invertAffine(face.frame)) : inFrame;
       const offset = i * copies * per;
       warpAffineToTensor(face.image, m, size, size, { mean: norm.mean, std: norm.std, out: data, offset });
       if (norm.channels === 'BGR') swapPlanes(data, offset, size * size);

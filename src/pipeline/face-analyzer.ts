@@ -10,6 +10,7 @@
 import { createHash } from 'node:crypto';
 import type { RocTable } from '../core/operating-point.js';
 import type { ModelScoring } from '../core/scoring.js';
+import { FaceVerifyError } from '../errors.js';
 import { LFW_ROC } from '../models/lfw-roc.js';
 import type { DetectorManifest, EmbedderManifest, ModelSource } from '../models/manifest.js';
 import { DEFAULT_MODEL_CACHE_DIR, locateModel } from '../models/prepare.js';
@@ -31,6 +32,7 @@ import {
 } from './analysis-stages.js';
 import { DEFAULT_DECODE_OPTIONS, type DecodedImage } from './decode.js';
 import { Embedder } from './embedder.js';
+import { chipToEmbed, cutFaceChip, decodeFaceChip, encodeFaceChip } from './face-chip.js';
 import { EnsembleEmbedder, type FaceEmbedder } from './ensemble-embedder.js';
 import { FACE_ANALYSIS_FINGERPRINT } from './face-analysis-codec.js';
 import type { FaceAnalysis, FacePolicy, FaceReport } from './face-analysis.js';
@@ -62,7 +64,16 @@ export const DEFAULT_ANALYZER_OPTIONS: Omit<AnalyzerOptions, 'registry'> = {
 /** Per-call choices. */
 export interface AnalyzeOptions {
   facePolicy?: FacePolicy;
+  /**
+   * Also cut the face chip kept for re-embedding (src/pipeline/face-chip.ts) and answer it encoded as
+   * `faceChip`. Not part of the FaceAnalysis (nor of its caches): only enrolling with
+   * RETAIN_FACE_CROPS asks for it.
+   */
+  faceChip?: boolean;
 }
+
+/** An analysis, with the encoded face chip when {@link AnalyzeOptions.faceChip} asked for it. */
+export type Analysis = FaceAnalysis & { faceChip?: Uint8Array };
 
 /** The embedding model an analyzer runs: its name, id (name and weights' hash) and scoring. */
 export interface AnalyzerModel extends ModelScoring {
@@ -86,7 +97,7 @@ export interface Analyzer {
    * @example
    * const { face, embedding } = await analyzer.analyze(await readFile('a.jpg'));
    */
-  analyze(bytes: Uint8Array, options?: AnalyzeOptions): Promise<FaceAnalysis>;
+  analyze(bytes: Uint8Array, options?: AnalyzeOptions): Promise<Analysis>;
   /** Whether it can analyse images now, and where it runs them (for health checks). */
   status(): { ready: boolean; detail: string };
   close(): Promise<void>;
@@ -224,12 +235,30 @@ export class FaceAnalyzer implements Analyzer {
     return { ready: true, detail: 'loaded in the calling thread' };
   }
 
-  async analyze(bytes: Uint8Array, options: AnalyzeOptions = {}): Promise<FaceAnalysis> {
+  async analyze(bytes: Uint8Array, options: AnalyzeOptions = {}): Promise<Analysis> {
     const settings = options.facePolicy
       ? { ...this.settings, facePolicy: options.facePolicy }
       : this.settings;
     const state = await runStages(ANALYSIS_STAGES, bytes, settings, this.models, { modelId: this.model.id });
-    return finishAnalysis(state);
+    const analysis = finishAnalysis(state);
+    if (!options.faceChip || !state.image || !state.face) return analysis;
+    // From the pixels the embedder saw (turned, brightened), so a re-embedding sees them too.
+    const chip = cutFaceChip({ ...state.image, channels: 3 }, state.face);
+    return { ...analysis, faceChip: await encodeFaceChip(chip) };
+  }
+
+  /**
+   * This analyzer's embedding of a face chip kept at enrolment (another model's, usually): the model's
+   * own alignment, sampled from the chip (src/pipeline/face-chip.ts).
+   *
+   * @example
+   * const embedding = await dlibAnalyzer.embedFaceChip(chipBytes); // 128-d
+   */
+  async embedFaceChip(bytes: Uint8Array): Promise<Float32Array> {
+    const chip = await decodeFaceChip(bytes);
+    const [embedding] = await this.models.embedder.embed([chipToEmbed(chip)]);
+    if (!embedding) throw new FaceVerifyError('INFERENCE_FAILED', 'The embedder returned no embedding');
+    return embedding;
   }
 
   /**

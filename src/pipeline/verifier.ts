@@ -11,7 +11,7 @@
 import { performance } from 'node:perf_hooks';
 import { PRECISION, roundTo, Scoring, type Comparison, type ScoringSettings } from '../core/scoring.js';
 import { FaceVerifyError, isFaceVerifyError } from '../errors.js';
-import type { Analyzer, AnalyzerModel, AnalyzerOptions, AnalyzeOptions } from './face-analyzer.js';
+import type { Analysis, Analyzer, AnalyzerModel, AnalyzerOptions, AnalyzeOptions } from './face-analyzer.js';
 import { DEFAULT_ANALYZER_OPTIONS, modelRoc } from './face-analyzer.js';
 import type { FaceAnalysis, FacePolicy } from './face-analysis.js';
 import type { VerifyResult } from './verify-result.js';
@@ -130,7 +130,7 @@ export class Verifier {
   }
 
   /** Analyses one image: the chosen face and its embedding. */
-  analyze(bytes: Uint8Array, options: AnalyzeOptions = {}): Promise<FaceAnalysis> {
+  analyze(bytes: Uint8Array, options: AnalyzeOptions = {}): Promise<Analysis> {
     return this.analyzer.analyze(bytes, options);
   }
 

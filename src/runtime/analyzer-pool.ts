@@ -20,13 +20,13 @@ import { FaceVerifyError } from '../errors.js';
 import {
   analysisSettings,
   resolveAnalyzerOptions,
+  type Analysis,
   type AnalysisSettings,
   type Analyzer,
   type AnalyzerModel,
   type AnalyzerOptions,
   type AnalyzeOptions,
 } from '../pipeline/face-analyzer.js';
-import type { FaceAnalysis } from '../pipeline/face-analysis.js';
 import {
   deserializeError,
   ownsBuffer,
@@ -36,7 +36,7 @@ import {
 } from './thread-messages.js';
 
 interface Pending {
-  resolve(analysis: FaceAnalysis): void;
+  resolve(analysis: Analysis): void;
   reject(err: Error): void;
 }
 
@@ -145,7 +145,7 @@ export class AnalyzerPool implements Analyzer {
     return this.threads.map((t) => t.pending.size);
   }
 
-  analyze(bytes: Uint8Array, options: AnalyzeOptions = {}): Promise<FaceAnalysis> {
+  analyze(bytes: Uint8Array, options: AnalyzeOptions = {}): Promise<Analysis> {
     if (this.closing)
       return Promise.reject(new FaceVerifyError('UNAVAILABLE', 'The analyzer pool is closed'));
     const thread = this.pick();
@@ -153,7 +153,7 @@ export class AnalyzerPool implements Analyzer {
       return Promise.reject(new FaceVerifyError('UNAVAILABLE', 'No inference thread is running'));
     }
     const id = this.nextId++;
-    return new Promise<FaceAnalysis>((resolve, reject) => {
+    return new Promise<Analysis>((resolve, reject) => {
       // Counted at once, so that the next call already sees this thread as busier.
       if (thread.pending.size === 0) thread.worker.ref();
       thread.pending.set(id, { resolve, reject });

@@ -1,8 +1,7 @@
 /** What an {@link AnalyzerPool} and its inference threads say to each other (structured-clone data). */
 import { FaceVerifyError, type ErrorCode, type ErrorDetails } from '../errors.js';
 import type { ModelManifest } from '../models/manifest.js';
-import type { FaceAnalysis } from '../pipeline/face-analysis.js';
-import type { AnalyzerModel, AnalyzerOptions, AnalyzeOptions } from '../pipeline/face-analyzer.js';
+import type { Analysis, AnalyzerModel, AnalyzerOptions, AnalyzeOptions } from '../pipeline/face-analyzer.js';
 
 /** What a thread is started with: the analyzer's options without the registry, and its manifests. */
 export interface ThreadData {
@@ -27,7 +26,7 @@ export type FromThread =
   | { type: 'ready'; model: AnalyzerModel }
   | { type: 'failed'; error: SerializedError }
   | { type: 'warning'; message: string }
-  | { type: 'result'; id: number; analysis: FaceAnalysis }
+  | { type: 'result'; id: number; analysis: Analysis }
   | { type: 'error'; id: number; error: SerializedError };
 
 /**

@@ -1,20 +1,22 @@
 /**
- * `faceverify gallery enrol|list|show|verify|search|delete`: the galleries of the configured store
- * (DATABASE_URL, else the SQLite file in DATA_DIR) with the library's analyzer in this process — the
- * same store and scoring the API uses (docs/identities.md).
+ * `faceverify gallery enrol|list|show|verify|search|delete|reembed`: the galleries of the configured
+ * store (DATABASE_URL, else the SQLite file in DATA_DIR) with the library's analyzer in this process —
+ * the same store and scoring the API uses (docs/identities.md).
  */
 import { galleryStoreOptions } from '../../config/gallery-options.js';
 import { createGalleryStore } from '../../gallery/create-gallery-store.js';
 import { searchGallery, verifySubject } from '../../gallery/gallery-scoring.js';
 import type { GalleryStore } from '../../gallery/gallery-store.js';
 import { FaceVerifyError } from '../../errors.js';
-import type { FaceAnalysis } from '../../pipeline/face-analysis.js';
+import { reembedGallery } from '../../gallery/reembed-gallery.js';
+import type { Analysis } from '../../pipeline/face-analyzer.js';
 import type { Verifier } from '../../pipeline/verifier.js';
 import type { Command, CommandContext } from './command.js';
-import { inputBytes, perCallOptions, verifierFor } from './shared.js';
+import { analyzerFor, inputBytes, perCallOptions, verifierFor } from './shared.js';
 
 const USAGE = `gallery enrol GALLERY SUBJECT IMG | list [GALLERY] | show GALLERY SUBJECT
-  | verify GALLERY SUBJECT IMG | search GALLERY IMG [--limit N] | delete GALLERY [SUBJECT [FACE_ID]]`;
+  | verify GALLERY SUBJECT IMG | search GALLERY IMG [--limit N] | delete GALLERY [SUBJECT [FACE_ID]]
+  | reembed GALLERY --model NAME`;
 const ACTOR = 'cli';
 
 function usage(): FaceVerifyError {
@@ -25,9 +27,17 @@ function openStore(ctx: CommandContext): GalleryStore {
   return createGalleryStore(galleryStoreOptions(ctx.config));
 }
 
-async function analyse(ctx: CommandContext, verifier: Verifier, image: string): Promise<FaceAnalysis> {
+async function analyse(
+  ctx: CommandContext,
+  verifier: Verifier,
+  image: string,
+  faceChip = false,
+): Promise<Analysis> {
   const { facePolicy } = perCallOptions(ctx);
-  return verifier.analyze(await inputBytes(ctx, image), facePolicy ? { facePolicy } : {});
+  return verifier.analyze(await inputBytes(ctx, image), {
+    ...(facePolicy ? { facePolicy } : {}),
+    ...(faceChip ? { faceChip } : {}),
+  });
 }
 
 function limitOf(ctx: CommandContext): number | undefined {
@@ -51,13 +61,14 @@ async function withPhoto(
     const { threshold } = perCallOptions(ctx);
     if (sub === 'enrol' && args.length === 3) {
       const [gallery, subject, image] = args as [string, string, string];
-      const analysis = await analyse(ctx, verifier, image);
+      const analysis = await analyse(ctx, verifier, image, store.retainsCrops);
       const r = await store.enrol({
         gallery,
         subject,
         modelId: analysis.modelId,
         embedding: analysis.embedding,
         face: analysis.face,
+        ...(analysis.faceChip ? { crop: analysis.faceChip } : {}),
         actor: ACTOR,
       });
       return { gallery, subject, face_id: r.face_id, model: r.model, created_at: r.created_at };
@@ -93,6 +104,33 @@ async function withPhoto(
   }
 }
 
+/**
+ * `gallery reembed GALLERY --model NAME`: the target model in this process, progress on stderr (a line
+ * at most every second, and the last), the result on stdout. Interrupted, it resumes when run again.
+ */
+async function reembed(ctx: CommandContext, store: GalleryStore, gallery: string, model: string) {
+  const embedder = await analyzerFor({ ...ctx, config: { ...ctx.config, model } });
+  let last = 0;
+  try {
+    return await reembedGallery(store, embedder, {
+      gallery,
+      actor: ACTOR,
+      onProgress: (p) => {
+        const now = performance.now();
+        if (p.done < p.faces && p.done > 0 && now - last < 1000) return;
+        last = now;
+        process.stderr.write(
+          ctx.json
+            ? `${JSON.stringify({ progress: p })}\n`
+            : `reembed ${p.gallery} → ${p.model}: ${p.done}/${p.faces} faces\n`,
+        );
+      },
+    });
+  } finally {
+    await embedder.close();
+  }
+}
+
 async function run(ctx: CommandContext, store: GalleryStore, sub: string, args: string[]): Promise<unknown> {
   switch (sub) {
     case 'list':
@@ -111,6 +149,9 @@ async function run(ctx: CommandContext, store: GalleryStore, sub: string, args: 
         return { deleted_faces: await store.deleteFace(gallery, subject as string, faceId as string, ACTOR) };
       throw usage();
     }
+    case 'reembed':
+      if (args.length !== 1 || !ctx.options.model) throw usage();
+      return reembed(ctx, store, args[0] as string, ctx.options.model);
     default:
       return withPhoto(ctx, store, sub, args);
   }

@@ -13,7 +13,8 @@ import type { ImageFetcher } from '../../fetch/image-fetcher.js';
 import type { FaceRecord, GalleryStore } from '../../gallery/gallery-store.js';
 import { PRECISION, roundTo } from '../../core/scoring.js';
 import { searchGallery, verifySubject } from '../../gallery/gallery-scoring.js';
-import type { FaceAnalysis, FaceReport } from '../../pipeline/face-analysis.js';
+import type { FaceReport } from '../../pipeline/face-analysis.js';
+import type { Analysis } from '../../pipeline/face-analyzer.js';
 import type { Verifier } from '../../pipeline/verifier.js';
 import type { Access } from '../access.js';
 import { multipartToBody, uploadsOf } from '../multipart-body.js';
@@ -83,8 +84,8 @@ export const galleryRoutes: FastifyPluginAsync<GalleryRouteOptions> = async (app
   const { store, verifier, access } = opts;
   const actorOf = (request: FastifyRequest): string => access.principal(request).actor;
 
-  /** The one photo of a request (upload, base64 or URL), analysed. */
-  const analyse = async (request: FastifyRequest<{ Body: ImageBody }>): Promise<FaceAnalysis> => {
+  /** The one photo of a request (upload, base64 or URL), analysed (with its face chip if `chip`). */
+  const analyse = async (request: FastifyRequest<{ Body: ImageBody }>, chip = false): Promise<Analysis> => {
     const { body } = request;
     const file = uploadsOf(request).image;
     if (file && body.image)
@@ -102,7 +103,10 @@ export const galleryRoutes: FastifyPluginAsync<GalleryRouteOptions> = async (app
     if (!bytes && body.image_url) bytes = await opts.fetchImage(body.image_url);
     if (!bytes)
       throw new FaceVerifyError('INVALID_INPUT', 'The image is missing: send image_url or an image file');
-    return verifier.analyze(bytes, body.face_policy ? { facePolicy: body.face_policy } : {});
+    return verifier.analyze(bytes, {
+      ...(body.face_policy ? { facePolicy: body.face_policy } : {}),
+      ...(chip ? { faceChip: true } : {}),
+    });
   };
 
   app.post<{ Params: { gallery: string; subject: string }; Body: EnrolBody }>(
@@ -126,7 +130,7 @@ export const galleryRoutes: FastifyPluginAsync<GalleryRouteOptions> = async (app
       if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
         throw new FaceVerifyError('INVALID_INPUT', 'Idempotency-Key: 1-200 printable ASCII characters');
       }
-      const analysis = await analyse(request);
+      const analysis = await analyse(request, store.retainsCrops);
       const { body, params } = request;
       const result = await store.enrol({
         gallery: params.gallery,
@@ -134,6 +138,7 @@ export const galleryRoutes: FastifyPluginAsync<GalleryRouteOptions> = async (app
         modelId: analysis.modelId,
         embedding: analysis.embedding,
         face: analysis.face,
+        ...(analysis.faceChip ? { crop: analysis.faceChip } : {}),
         ...(body.expires_at ? { expiresAt: new Date(body.expires_at) } : {}),
         ...(body.consent_ref ? { consentRef: body.consent_ref } : {}),
         ...(idempotencyKey ? { idempotencyKey } : {}),

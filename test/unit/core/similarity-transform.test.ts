@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   ARCFACE_TEMPLATE_112,
   applyAffine,
+  composeAffine,
   estimateSimilarity,
   invertAffine,
   scaleTemplate,
@@ -234,6 +235,26 @@ describe('invertAffine and applyAffine', () => {
 
   it('throws on a singular matrix instead of returning Infinity', () => {
     expect(() => invertAffine([1, 2, 0, 2, 4, 0])).toThrow(/singular/);
+  });
+
+  it('composes in the order applied: (outer ∘ inner)(p) = outer(inner(p)) (else chip crops go astray)', () => {
+    const rand = prng(7);
+    const m = (): Affine => [
+      rand() * 4 - 2,
+      rand() * 4 - 2,
+      rand() * 50,
+      rand() * 4 - 2,
+      rand() * 4 - 2,
+      rand() * 50,
+    ];
+    for (let k = 0; k < 50; k++) {
+      const [outer, inner] = [m(), m()];
+      const p: Point = [rand() * 300, rand() * 300];
+      expect(
+        maxDiff(applyAffine(composeAffine(outer, inner), p), applyAffine(outer, applyAffine(inner, p))),
+      ).toBeLessThan(1e-9);
+    }
+    expect(composeAffine([1, 0, 5, 0, 1, 0], [2, 0, 0, 0, 2, 0])).toEqual([2, 0, 5, 0, 2, 0]);
   });
 });
 

@@ -7,6 +7,7 @@ import { applyAffine, ARCFACE_TEMPLATE_112, type Point } from '../../../src/core
 import { MOBILEFACENET } from '../../../src/models/builtin.js';
 import { warpAffineToTensor } from '../../../src/core/warp-affine.js';
 import { boxTransform, Embedder, alignmentTransform } from '../../../src/pipeline/embedder.js';
+import { chipToEmbed, cutFaceChip } from '../../../src/pipeline/face-chip.js';
 import type { InferenceSession } from '../../../src/runtime/onnx-session.js';
 
 const near = (p: Point, q: Point): void => {
@@ -91,5 +92,37 @@ describe('Embedder.alignBatch', () => {
   it('refuses a box-aligned model without a box (a bug between stages, not bad input)', () => {
     const e = new Embedder({ ...MOBILEFACENET, alignment: { kind: 'box', margin: 0 } }, session);
     expect(() => e.alignBatch([{ image, landmarks }])).toThrow(/aligned by box/);
+  });
+
+  it('samples a face chip through its frame: the same crop as from the frame, by landmarks and by box', () => {
+    // Wrong if it fails: re-embedding from retained chips (src/pipeline/face-chip.ts) would feed a
+    // model a crop shifted, turned or scaled against the one it gets from the photo.
+    // A linear gradient: bilinear sampling reproduces it exactly, so only the chip's 8-bit rounding
+    // (half a level) and geometry errors can differ.
+    const gradient = { width: 200, height: 200, channels: 3, data: new Uint8Array(200 * 200 * 3) };
+    for (let y = 0; y < 200; y++)
+      for (let x = 0; x < 200; x++) gradient.data.set([x, y, (x + y) >> 1], (y * 200 + x) * 3);
+    // A face rolled by 20°, so the eyes-level chip is turned against the frame.
+    const [c, s] = [Math.cos(0.35), Math.sin(0.35)];
+    const rolled = ARCFACE_TEMPLATE_112.map(([x, y]): Point => {
+      const [dx, dy] = [x - 56, y - 66];
+      return [100 + c * dx - s * dy, 100 + s * dx + c * dy];
+    });
+    const faceBox = { x1: 70, y1: 65, x2: 130, y2: 140 };
+    const chip = cutFaceChip(gradient, { landmarks: rolled, box: faceBox });
+    for (const alignment of [{ kind: 'landmarks' as const }, { kind: 'box' as const, margin: 10 }]) {
+      const e = new Embedder({ ...MOBILEFACENET, flip: false, alignment }, session);
+      const direct = e.alignBatch([{ image: gradient, landmarks: rolled, box: faceBox }]).data;
+      const viaChip = e.alignBatch([chipToEmbed(chip)]).data;
+      let worst = 0;
+      for (const plane of [0, 1, 2])
+        for (let y = 10; y < 102; y++)
+          for (let x = 10; x < 102; x++) {
+            const i = plane * 112 * 112 + y * 112 + x;
+            worst = Math.max(worst, Math.abs((direct[i] as number) - (viaChip[i] as number)));
+          }
+      // In 0..255 levels: half a level of rounding, plus float noise.
+      expect(worst * MOBILEFACENET.normalization.std, alignment.kind).toBeLessThan(0.51);
+    }
   });
 });

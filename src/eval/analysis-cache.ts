@@ -53,6 +53,8 @@ export class AnalysisFileCache {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       await mkdir(dirname(file), { recursive: true });
     }
+    // End a torn last line, so the next line appended starts on its own.
+    if (text.length > 0 && !text.endsWith('\n')) await appendFile(file, '\n');
     for (const raw of text.split('\n')) {
       if (!raw) continue;
       let line: Line;

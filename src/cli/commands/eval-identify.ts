@@ -12,20 +12,13 @@ import { FaceVerifyError } from '../../errors.js';
 import { AnalysisFileCache } from '../../eval/analysis-cache.js';
 import { identifySummary, writeIdentifyReport } from '../../eval/identify-report.js';
 import { runIdentify } from '../../eval/run-identify.js';
-import { FaceAnalyzer, resolveAnalyzerOptions } from '../../pipeline/face-analyzer.js';
+import { resolveAnalyzerOptions } from '../../pipeline/face-analyzer.js';
 import { scoringSettings, Verifier } from '../../pipeline/verifier.js';
 import type { CommandContext } from './command.js';
-import { perCallOptions } from './shared.js';
+import { fallbackAnalyzer, perCallOptions, printReport, wholeNumber } from './shared.js';
 
 const USAGE =
   'Usage: faceverify eval --identify --images DIR [--out DIR] [--cache FILE] [--fallback-min-face N] [--concurrency N] [--json]';
-
-function wholeNumber(value: string | undefined, fallback: number, name: string, min: number): number {
-  const n = Number(value ?? fallback);
-  if (!Number.isInteger(n) || n < min)
-    throw new FaceVerifyError('INVALID_INPUT', `--${name} must be a whole number ≥ ${min}`);
-  return n;
-}
 
 export async function identifyCommand(ctx: CommandContext): Promise<number> {
   const { images } = ctx.options;
@@ -44,14 +37,7 @@ export async function identifyCommand(ctx: CommandContext): Promise<number> {
       registry: base.registry,
     }),
   );
-  const fallbackVerifier =
-    fallbackMin > 0
-      ? await FaceAnalyzer.create({
-          ...base,
-          detect: { ...analyzer.settings.detect, minFaceSize: fallbackMin },
-          tooSmallFloor: 0,
-        })
-      : undefined;
+  const fallbackVerifier = await fallbackAnalyzer(base, analyzer, fallbackMin);
   const cache = ctx.options.cache ? await AnalysisFileCache.open(ctx.options.cache) : undefined;
   let last = 0;
   try {
@@ -72,11 +58,7 @@ export async function identifyCommand(ctx: CommandContext): Promise<number> {
       },
     });
     const files = ctx.options.out ? await writeIdentifyReport(run, ctx.options.out) : [];
-    if (ctx.json) ctx.print(JSON.stringify(run.report));
-    else {
-      ctx.print(identifySummary(run.report));
-      if (files.length > 0) ctx.print(`report: ${files.join(', ')}`);
-    }
+    printReport(ctx, run.report, () => identifySummary(run.report), files);
     return 0;
   } finally {
     await Promise.all([verifier.close(), fallbackVerifier?.close()]);

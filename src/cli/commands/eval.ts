@@ -10,12 +10,11 @@ import { FaceVerifyError } from '../../errors.js';
 import { reportSummary, writeEvalReport } from '../../eval/report.js';
 import { runEval } from '../../eval/run-eval.js';
 import { createAnalyzer } from '../../create-verifier.js';
-import { FaceAnalyzer } from '../../pipeline/face-analyzer.js';
 import type { Command } from './command.js';
 import { AnalysisFileCache } from '../../eval/analysis-cache.js';
 import { degradeCommand } from './eval-degrade.js';
 import { identifyCommand } from './eval-identify.js';
-import { perCallOptions } from './shared.js';
+import { fallbackAnalyzer, perCallOptions, printReport } from './shared.js';
 
 export const evalCommand: Command = async (ctx) => {
   if (ctx.options.degrade) return degradeCommand(ctx);
@@ -39,15 +38,7 @@ export const evalCommand: Command = async (ctx) => {
   }
   const { threads, ...base } = verifierOptions(ctx.config);
   const verifier = await createAnalyzer(base, threads ?? 0);
-  // The fallback sees few images (about 1 in 1000 on LFW): it runs in this thread.
-  const fallbackVerifier =
-    fallbackMin > 0
-      ? await FaceAnalyzer.create({
-          ...base,
-          detect: { ...verifier.settings.detect, minFaceSize: fallbackMin },
-          tooSmallFloor: 0,
-        })
-      : undefined;
+  const fallbackVerifier = await fallbackAnalyzer(base, verifier, fallbackMin);
   const cache = ctx.options.cache ? await AnalysisFileCache.open(ctx.options.cache) : undefined;
   let last = 0;
   try {
@@ -70,11 +61,7 @@ export const evalCommand: Command = async (ctx) => {
     });
     if (!ctx.json && process.stderr.isTTY) process.stderr.write('\n');
     const files = ctx.options.out ? await writeEvalReport(run, ctx.options.out) : [];
-    if (ctx.json) ctx.print(JSON.stringify(run.report));
-    else {
-      ctx.print(reportSummary(run.report));
-      if (files.length > 0) ctx.print(`report: ${files.join(', ')}`);
-    }
+    printReport(ctx, run.report, () => reportSummary(run.report), files);
     return 0;
   } finally {
     await Promise.all([verifier.close(), fallbackVerifier?.close()]);

@@ -92,7 +92,7 @@ export function planIdentification(people: readonly Person[]): IdentificationPla
 export interface RunIdentifyOptions {
   imagesDir: string;
   /** The configured verifier: its analyzer analyses, its scoring answers the searches. */
-  verifier: Verifier & { analyzer: EvalVerifier };
+  verifier: Verifier;
   facePolicy?: FacePolicy;
   concurrency?: number;
   cache?: AnalysisFileCache;

@@ -14,5 +14,6 @@ export default defineConfig({
     // beforeAll hooks load models or start services: ~2-5 s idle, up to a minute under that load.
     hookTimeout: 300_000,
     reporters: ['default', './test/support/summary-reporter.ts'],
+    globalSetup: ['./test/support/global-setup.ts'],
   },
 });

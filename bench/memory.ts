@@ -9,11 +9,19 @@
  *
  *   npm run build && npx tsx bench/memory.ts [--phases 6] [--seconds 10] [--connections 4]
  *     [--only calling,one,auto,arena2,jemalloc] [--rounds 1]
- * Other settings for --only: arena3, arena4, hugetlb, arena2-hugetlb, store200 (see SETTINGS).
+ * Other settings for --only: arena3, arena4, hugetlb, arena2-hugetlb, store200, t1…t4 (see SETTINGS).
+ *
+ *   npx tsx bench/memory.ts --budget [--phases 4]
+ * The memory budget (issue #17): at most 150 MB for the process without inference threads plus at most
+ * 200 MB per inference thread, at full load. A thread's share cannot be read off one process (threads
+ * share its address space and libraries), so servers with 1, 2, 3 and 4 inference threads are run at
+ * full load (2 connections per thread, at least 4) and a line is fitted to their peaks: its slope is
+ * what each thread adds, its intercept what the process needs without them. Each server is also
+ * compared with its own budget, 150 + 200 · threads MB.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import autocannon from 'autocannon';
 import { numberArg } from './args.js';
 import { benchPair, multipartUpload } from './inputs.js';
@@ -63,8 +71,8 @@ async function startServer(env: Record<string, string>): Promise<{ child: ChildP
   throw new Error('server did not become ready');
 }
 
-async function measure(label: string, env: Record<string, string>) {
-  const { child, url } = await startServer(env);
+async function measure(label: string, env: Record<string, string>, conns = connections) {
+  const { child, url } = await startServer({ ...env, MAX_CONCURRENT_TASKS: String(conns) });
   const pid = child.pid as number;
   const idle = rssMb(pid);
   let peak = idle;
@@ -77,7 +85,7 @@ async function measure(label: string, env: Record<string, string>) {
       method: 'POST',
       headers: { 'content-type': contentType },
       body,
-      connections,
+      connections: conns,
       duration: seconds,
     });
     requests += r.requests.total;
@@ -92,6 +100,7 @@ async function measure(label: string, env: Record<string, string>) {
   return {
     label,
     env,
+    connections: conns,
     requests,
     pairs_per_s: Math.round((requests / (phases * seconds)) * 10) / 10,
     rss_mb: { idle, peak, after_each_phase: afterPhase, growth_first_to_last: last - first },
@@ -119,26 +128,58 @@ const SETTINGS: Record<string, [string, Record<string, string>]> = {
   // The task store held small, to tell its growth from anything else's in a long run.
   store200: [`${threads}, MAX_STORED_RESULTS=200`, { ...TWO, MAX_STORED_RESULTS: '200' }],
 };
-const only = process.argv.includes('--only')
-  ? (process.argv[process.argv.indexOf('--only') + 1] ?? '').split(',')
-  : ['calling', 'one', 'auto', 'arena2', 'jemalloc'];
+/** Servers with a fixed number of inference threads, for the budget's fit. */
+const BUDGET_THREADS = [1, 2, 3, 4];
+for (const n of BUDGET_THREADS)
+  SETTINGS[`t${n}`] = [`${n} inference thread${n > 1 ? 's' : ''}`, { INFERENCE_THREADS: String(n) }];
+const budget = process.argv.includes('--budget');
+const only = budget
+  ? BUDGET_THREADS.map((n) => `t${n}`)
+  : process.argv.includes('--only')
+    ? (process.argv[process.argv.indexOf('--only') + 1] ?? '').split(',')
+    : ['calling', 'one', 'auto', 'arena2', 'jemalloc'];
 for (const key of only) if (!SETTINGS[key]) throw new Error(`--only: unknown setting ${key}`);
 const chosen = only.filter((key) => key !== 'jemalloc' || existsSync(JEMALLOC));
-const runs = [];
+const runs: Awaited<ReturnType<typeof measure>>[] = [];
 for (let round = 0; round < numberArg('rounds', 1); round++) {
   for (const key of chosen) {
     const [label, env] = SETTINGS[key] as [string, Record<string, string>];
-    runs.push(await measure(label, env));
+    const threadCount = /^t(\d)$/.exec(key)?.[1];
+    runs.push(
+      await measure(label, env, threadCount ? Math.max(connections, 2 * Number(threadCount)) : connections),
+    );
   }
 }
+/** Least-squares line through (threads, peak RSS) of the budget's servers. */
+function budgetFit() {
+  const points = runs.flatMap((r) => {
+    const n = Number(r.env.INFERENCE_THREADS);
+    return Number.isInteger(n) && n > 0 ? [[n, r.rss_mb.peak] as const] : [];
+  });
+  if (points.length < 2) return undefined;
+  const mx = points.reduce((s, [x]) => s + x, 0) / points.length;
+  const my = points.reduce((s, [, y]) => s + y, 0) / points.length;
+  const slope =
+    points.reduce((s, [x, y]) => s + (x - mx) * (y - my), 0) /
+    points.reduce((s, [x]) => s + (x - mx) ** 2, 0);
+  return {
+    per_thread_mb: Math.round(slope),
+    without_threads_mb: Math.round(my - slope * mx),
+    budget: { without_threads_mb: 150, per_thread_mb: 200 },
+    servers: points.map(([n, peak]) => ({ threads: n, peak_mb: peak, budget_mb: 150 + 200 * n })),
+  };
+}
+const fit = budgetFit();
 const result = {
   date: new Date().toISOString(),
+  loadavg: loadavg(),
   machine: { cpu: cpus()[0]?.model, cores: cpus().length },
   node: process.version,
   phases,
   seconds,
   connections,
   runs,
+  ...(fit ? { budget_fit: fit } : {}),
 };
 writeFileSync(new URL('results/memory.json', import.meta.url), `${JSON.stringify(result, null, 2)}\n`);
 console.log(`${phases} phases of ${seconds} s, ${connections} connections, caches off`);
@@ -149,4 +190,14 @@ for (const r of runs) {
   console.log(
     `| ${r.label} | ${r.pairs_per_s} | ${r.rss_mb.idle} | ${r.rss_mb.peak} | ${r.rss_mb.growth_first_to_last} (${r.rss_mb.after_each_phase.join(', ')}) |`,
   );
+}
+if (fit) {
+  console.log(
+    `\nBudget fit over ${fit.servers.length} servers: ${fit.without_threads_mb} MB without inference threads (budget 150) + ${fit.per_thread_mb} MB per thread (budget 200).`,
+  );
+  for (const sv of fit.servers) {
+    console.log(
+      `- ${sv.threads} thread(s): peak ${sv.peak_mb} MB, budget ${sv.budget_mb} MB (${sv.peak_mb <= sv.budget_mb ? 'within' : 'OVER'})`,
+    );
+  }
 }

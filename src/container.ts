@@ -15,6 +15,7 @@ import { jsonCodec } from './cache/codecs.js';
 import { createCache } from './cache/create-cache.js';
 import type { Config } from './config/config.js';
 import { galleryStoreOptions } from './config/gallery-options.js';
+import { parseKeyScopes } from './config/key-scopes.js';
 import { verifierOptions } from './config/verifier-options.js';
 import { FaceVerifyError } from './errors.js';
 import { parseAllowlist } from './fetch/address-policy.js';
@@ -310,6 +311,7 @@ export async function createService(
       adminApiKeys: config.adminApiKeys,
       security: {
         apiKeys: config.apiKeys,
+        keyScopes: parseKeyScopes(config.apiKeyScopes),
         rateLimit: { max: config.rateLimitMax, windowS: config.rateLimitWindowS, redis, prefix: redisPrefix },
         corsOrigins: config.corsOrigins,
       },

@@ -26,6 +26,9 @@ export const ERROR_CATALOGUE = {
   TASK_TIMEOUT: { status: 504, retryable: true, message: 'The task did not finish in time' },
   UNAVAILABLE: { status: 503, retryable: true, message: 'The service is not ready' },
   UNAUTHORIZED: { status: 401, retryable: false, message: 'A valid API key is required' },
+  // A valid key without the permission (API_KEY_SCOPES, admin endpoints). Decided from the key's scope
+  // alone, so it says nothing about whether the gallery asked for exists.
+  FORBIDDEN: { status: 403, retryable: false, message: 'This API key may not do that' },
   NOT_FOUND: { status: 404, retryable: false, message: 'Not found' },
   // Galleries of enrolled subjects.
   GALLERY_NOT_FOUND: { status: 404, retryable: false, message: 'Gallery not found' },

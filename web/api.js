@@ -1,7 +1,7 @@
 /**
  * The page's client of the public HTTP API (docs/api.md), and nothing else: POST /verify/sync (then
- * GET /status/{id} while the task is still running), POST /verify/batch, GET /metrics. Same origin
- * only (the service's CSP allows nothing else).
+ * GET /status/{id} while the task is still running), POST /verify/batch, GET /metrics, and the gallery
+ * routes (/galleries/…). Same origin only (the service's CSP allows nothing else).
  */
 
 const FINAL = new Set(['SUCCESS', 'FAILURE']);
@@ -32,6 +32,19 @@ export class ApiError extends Error {
 export function imageOfMessage(message) {
   const m = /^Image ([12])\b/.exec(message ?? '');
   return m ? /** @type {1 | 2} */ (Number(m[1])) : undefined;
+}
+
+/**
+ * Whether a URL is on this service's origin (the only one the page may load images from).
+ *
+ * @param {string} url
+ */
+export function sameOrigin(url) {
+  try {
+    return new URL(url, location.href).origin === location.origin;
+  } catch {
+    return false;
+  }
 }
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -100,5 +113,38 @@ export function createApi(apiKey) {
     async metrics() {
       return request('GET', '/metrics');
     },
+
+    galleries: galleryApi(request),
+  };
+}
+
+const seg = encodeURIComponent;
+
+/**
+ * The gallery routes (docs/identities.md). Photos go as multipart forms: file `image` or field
+ * `image_url`.
+ *
+ * @param {(method: string, path: string, body?: BodyInit, headers?: Record<string, string>) => Promise<any>} request
+ */
+function galleryApi(request) {
+  return {
+    list: () => request('GET', '/galleries'),
+    /** One page of subjects, in name order; `after` is the previous page's `next`. */
+    subjects: (gallery, after) =>
+      request('GET', `/galleries/${seg(gallery)}/subjects?limit=100${after ? `&after=${seg(after)}` : ''}`),
+    subject: (gallery, subject) => request('GET', `/galleries/${seg(gallery)}/subjects/${seg(subject)}`),
+    /** @param {FormData} form */
+    enrol: (gallery, subject, form) =>
+      request('POST', `/galleries/${seg(gallery)}/subjects/${seg(subject)}/faces`, form),
+    /** @param {FormData} form */
+    verify: (gallery, subject, form) =>
+      request('POST', `/galleries/${seg(gallery)}/subjects/${seg(subject)}/verify`, form),
+    /** @param {FormData} form */
+    search: (gallery, form) => request('POST', `/galleries/${seg(gallery)}/search`, form),
+    deleteGallery: (gallery) => request('DELETE', `/galleries/${seg(gallery)}`),
+    deleteSubject: (gallery, subject) =>
+      request('DELETE', `/galleries/${seg(gallery)}/subjects/${seg(subject)}`),
+    deleteFace: (gallery, subject, faceId) =>
+      request('DELETE', `/galleries/${seg(gallery)}/subjects/${seg(subject)}/faces/${seg(faceId)}`),
   };
 }

@@ -1,11 +1,14 @@
 /**
  * The faceverify page: two photos → POST /verify/sync → boxes, landmarks, aligned crops, verdict,
- * confidence and metrics; a batch view with the service's live metrics. Plain ES modules, no build
+ * confidence and metrics; a batch view with the service's live metrics; an Identities view over the
+ * gallery routes (identities.js). Plain ES modules, no build
  * step, nothing loaded from anywhere but this service (its CSP allows nothing else).
  */
 import { drawAligned } from './align.js';
-import { ApiError, createApi, imageOfMessage } from './api.js';
+import { ApiError, createApi, imageOfMessage, sameOrigin } from './api.js';
 import { drawOverlay } from './draw.js';
+import { formatPercent, photoHint } from './format.js';
+import { initIdentities } from './identities.js';
 import { cropToBlob, GROW, regionAround, SHRINK } from './pick.js';
 
 const KEY_STORAGE = 'faceverify.apiKey';
@@ -33,6 +36,8 @@ function needKey(focus) {
   if (focus) apiKeyInput.focus();
 }
 
+const identities = initIdentities({ api, needKey });
+
 // ---------------------------------------------------------------------------------------------------
 // Tabs
 
@@ -48,8 +53,12 @@ function selectTab(tab, focus) {
   if (focus) tab.focus();
   if (tab.id === 'tab-batch') startDashboard();
   else stopDashboard();
-  history.replaceState(null, '', tab.id === 'tab-batch' ? '#batch' : location.pathname);
+  if (tab.id === 'tab-identities') identities.show();
+  history.replaceState(null, '', HASHES[tab.id] ?? location.pathname);
 }
+
+/** The address of each view but the first, so a reload or a link opens it. */
+const HASHES = { 'tab-batch': '#batch', 'tab-identities': '#identities' };
 
 tabs.forEach((tab, i) => {
   tab.addEventListener('click', () => selectTab(tab, false));
@@ -335,15 +344,6 @@ function updateVerifyButton() {
   verifyButton.disabled = !slots.every((s) => s.hasInput()) || form.dataset.state === 'busy';
 }
 
-/** @param {string} url */
-function sameOrigin(url) {
-  try {
-    return new URL(url, location.href).origin === location.origin;
-  } catch {
-    return false;
-  }
-}
-
 /** @param {number} n */
 function formatBytes(n) {
   return n < 1024 * 1024 ? `${Math.round(n / 1024)} kB` : `${(n / 1024 / 1024).toFixed(1)} MB`;
@@ -368,21 +368,8 @@ function imageHint(code, slot) {
       return slot.canCrop()
         ? 'Several faces in this photo: click the face to compare.'
         : 'Several faces in this photo: upload the photo itself (not its URL) to choose one.';
-    case 'FACE_TOO_SMALL':
-      return 'The face is too small: use a closer or larger photo.';
-    case 'INVALID_IMAGE':
-      return 'This is not an image, or it is damaged.';
-    case 'UNSUPPORTED_FORMAT':
-      return 'This image format is not supported: use JPEG, PNG or WebP.';
-    case 'IMAGE_TOO_LARGE':
-      return 'This photo is too large for the service.';
-    case 'DOWNLOAD_FAILED':
-    case 'DOWNLOAD_TIMEOUT':
-      return 'The photo could not be downloaded from its URL.';
-    case 'URL_NOT_ALLOWED':
-      return 'The service may not fetch this URL.';
     default:
-      return 'This photo could not be used.';
+      return photoHint(code) ?? 'This photo could not be used.';
   }
 }
 
@@ -513,6 +500,53 @@ function clearResult() {
   }
 }
 
+/** What the service says of a face's quality, in a sentence. */
+const QUALITY_REASONS = {
+  LOW_SHARPNESS: 'blurred',
+  LOW_BRIGHTNESS: 'dark',
+  OVEREXPOSED: 'overexposed',
+  LOW_CONTRAST: 'low contrast',
+  SMALL_FACE: 'small face',
+  EXTREME_POSE: 'turned away',
+  OCCLUDED: 'covered (mask?)',
+};
+
+/**
+ * Under an aligned face: its quality (level and reasons, with the measures in the tooltip) and the turn
+ * the service applied to find it in a photo without an EXIF orientation.
+ *
+ * @param {HTMLElement} el
+ * @param {any} face
+ */
+function showFaceNote(el, face) {
+  el.replaceChildren();
+  const q = face?.quality;
+  if (q) {
+    const level = document.createElement('span');
+    level.className = `quality-${q.level}`;
+    level.textContent = `${q.level} quality`;
+    el.append(level);
+    const reasons = (q.reasons ?? []).map((code) => QUALITY_REASONS[code] ?? code);
+    if (reasons.length > 0) el.append(`: ${reasons.join(', ')}`);
+    const pose = q.pose ?? {};
+    el.title =
+      `sharpness ${q.sharpness}, brightness ${q.brightness}, contrast ${q.contrast}, ` +
+      `eyes ${q.interocular_px} px apart, yaw ${pose.yaw ?? '?'}°, pitch ${pose.pitch ?? '?'}°, roll ${pose.roll ?? '?'}°`;
+  }
+  if (face?.orientation) {
+    el.append(document.createElement('br'), `found after turning the photo ${face.orientation}°`);
+  }
+}
+
+/** The threshold's operating point, e.g. "0.3989: 0.10 % false matches, 99.0 % true matches on LFW". */
+function operatingPoint(threshold) {
+  const op = threshold?.operating_point;
+  const value = threshold?.[threshold?.metric ?? 'cosine_similarity'];
+  if (!op) return `${value ?? ''} (${threshold?.source ?? 'threshold'})`;
+  const pct = (x) => `${(x * 100).toFixed(x < 0.01 ? 2 : 1)} %`;
+  return `${value}: ${pct(op.far)} false matches, ${pct(op.tar)} true matches (${op.data})`;
+}
+
 /**
  * @param {{ task_id: string, result: any }} task
  * @param {number} elapsedMs
@@ -540,6 +574,8 @@ function showResult(task, elapsedMs) {
       ctx.fillText('photo not shown', crop.width / 2, crop.height / 2);
     }
   });
+
+  slots.forEach((s, i) => showFaceNote($(`face-note-${i + 1}`), s.face));
 
   const verdict = $('verdict');
   verdict.textContent = r.is_match ? 'Same person' : 'Different people';
@@ -571,22 +607,11 @@ function showResult(task, elapsedMs) {
     `${server.toFixed(2)} s in the service, ${(elapsedMs / 1000).toFixed(2)} s in all` +
     (r.cached ? ' (answer from the cache)' : '');
   $('model-name').textContent = String(r.model ?? '');
+  $('operating-point').textContent = operatingPoint(r.threshold);
   $('task-id').textContent = task.task_id;
   $('result').hidden = false;
   verdict.tabIndex = -1;
   verdict.focus({ preventScroll: true });
-}
-
-/**
- * A probability in per cent, one decimal; a calibrated confidence is never quite 0 or 1, so the ends
- * read "<0.1 %" and ">99.9 %" rather than a rounded certainty.
- *
- * @param {number} p
- */
-function formatPercent(p) {
-  if (p > 0.999) return '>99.9 %';
-  if (p < 0.001) return '<0.1 %';
-  return `${(p * 100).toFixed(1)} %`;
 }
 
 /** @param {Face} face */
@@ -791,7 +816,8 @@ function formatMs(v) {
 // ---------------------------------------------------------------------------------------------------
 // Start
 
-if (location.hash === '#batch') selectTab($('tab-batch'), false);
+const opened = Object.entries(HASHES).find(([, hash]) => hash === location.hash);
+if (opened) selectTab($(opened[0]), false);
 updateVerifyButton();
 // Whether the service wants an API key: a cheap request that needs one when keys are configured.
 api.metrics().catch((err) => {

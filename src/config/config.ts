@@ -7,6 +7,7 @@
 import { FaceVerifyError } from '../errors.js';
 import { parseAllowlist } from '../fetch/address-policy.js';
 import { parseTemplateKeys } from '../gallery/template-cipher.js';
+import { keyScopeProblems, parseKeyScopes } from './key-scopes.js';
 
 type Parser<T> = (raw: string) => T;
 
@@ -342,14 +343,26 @@ export const SCHEMA = {
   adminApiKeys: setting<string[]>({
     env: 'ADMIN_API_KEYS',
     default: [],
-    doc: 'Comma-separated keys for admin endpoints (POST /cache/clear); none: those endpoints are off',
+    doc: 'Comma-separated keys for admin endpoints (POST /cache/clear, GET /admin/audit); they may do everything else too; none: those endpoints are off',
+    secret: true,
     parse: list,
   }),
   apiKeys: setting<string[]>({
     env: 'API_KEYS',
     default: [],
     doc: 'Comma-separated API keys; when set, every endpoint but /health needs X-API-Key or Bearer',
+    secret: true,
     parse: list,
+  }),
+  apiKeyScopes: setting({
+    env: 'API_KEY_SCOPES',
+    default: '',
+    doc: 'Limit keys of API_KEYS to galleries and permissions: KEY=galleries:a,b*;perms:enrol,search,delete,read[;name:id] per key, space-separated (a key without an entry may do everything)',
+    secret: true,
+    parse: (raw) => {
+      parseKeyScopes(raw); // reports every bad entry with the other configuration problems
+      return raw;
+    },
   }),
   rateLimitMax: setting({
     env: 'RATE_LIMIT_MAX',
@@ -463,12 +476,27 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       problems.push(`${name}=${shown}: ${(err as Error).message}`);
     }
   }
+  if (problems.length === 0) problems.push(...crossProblems(out as Config));
   if (problems.length > 0) {
     throw new FaceVerifyError('INVALID_INPUT', `Invalid configuration:\n  ${problems.join('\n  ')}`, {
       problems,
     });
   }
   return Object.freeze(out) as Config;
+}
+
+/** Problems between settings that are each valid on their own. */
+function crossProblems(config: Config): string[] {
+  const problems: string[] = [];
+  if (config.apiKeyScopes) {
+    if (config.apiKeys.length === 0) {
+      problems.push('API_KEY_SCOPES is set but API_KEYS is not: without keys anyone may do everything');
+    }
+    problems.push(
+      ...keyScopeProblems(parseKeyScopes(config.apiKeyScopes), config.apiKeys, config.adminApiKeys),
+    );
+  }
+  return problems;
 }
 
 function formatDefault(d: unknown): string {

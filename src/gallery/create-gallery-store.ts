@@ -18,6 +18,7 @@ import type { GalleryStoreOptions } from './indexed-gallery-store.js';
 import { PostgresGalleryDatabase } from './postgres-gallery-database.js';
 import type { PostgresGalleryOptions } from './postgres-gallery-database.js';
 import { SqliteGalleryDatabase } from './sqlite-gallery-database.js';
+import type { SqliteGalleryOptions } from './sqlite-gallery-database.js';
 
 export interface CreateGalleryStoreOptions extends GalleryStoreOptions {
   /** postgres://…; empty or absent: the embedded backend. */
@@ -27,6 +28,7 @@ export interface CreateGalleryStoreOptions extends GalleryStoreOptions {
   /** PostgreSQL schema (default public). */
   schema?: string;
   postgres?: Omit<PostgresGalleryOptions, 'databaseUrl' | 'schema'>;
+  sqlite?: Omit<SqliteGalleryOptions, 'dataDir'>;
 }
 
 export function createGalleryStore(options: CreateGalleryStoreOptions): GalleryStore {
@@ -37,6 +39,10 @@ export function createGalleryStore(options: CreateGalleryStoreOptions): GalleryS
         ...(options.schema !== undefined && { schema: options.schema }),
         ...(options.onError && { onError: options.onError }),
       })
-    : new SqliteGalleryDatabase({ dataDir: options.dataDir });
+    : new SqliteGalleryDatabase({
+        ...options.sqlite,
+        dataDir: options.dataDir,
+        ...(options.onError && { onError: options.onError }),
+      });
   return new IndexedGalleryStore(db, options);
 }

@@ -10,7 +10,7 @@
  * throws UNAVAILABLE.
  */
 import { FaceVerifyError } from '../errors.js';
-import type { Actor, AuditAction, AuditEntry, AuditQuery, GalleryInfo } from './gallery-store.js';
+import type { Actor, AuditAction, AuditEntry, GalleryInfo } from './gallery-store.js';
 
 /** A face's template as stored: raw float32 bytes, or sealed by the key `keyId`. */
 export interface TemplateRow {
@@ -27,8 +27,10 @@ export interface NewFaceRow extends TemplateRow {
   crop: Uint8Array | null;
   faceJson: string;
   createdAt: number;
-  /** Set on the subject when given (null: keep what it has, or none for a new subject). */
+  /** Set on the subject when given (null: keep what it has; a new subject gets defaultExpiresAt). */
   expiresAt: number | null;
+  /** A new subject's expiry when expiresAt is null (the store's retention; null: none). */
+  defaultExpiresAt: number | null;
   consentRef: string | null;
   idempotencyKey: string | null;
   actor: Actor;
@@ -56,7 +58,7 @@ export interface SubjectRow {
   consentRef: string | null;
 }
 
-/** What changed, as other nodes learn it (PostgreSQL NOTIFY). */
+/** What changed, as other nodes learn it (PostgreSQL NOTIFY, SQLite's gallery_changes table). */
 export type GalleryChange =
   | { op: 'enrol'; gallery: string; faceId: string }
   | { op: 'delete-face'; gallery: string; faceId: string }
@@ -95,6 +97,14 @@ export interface GalleryDatabase {
   deleteGallery(gallery: string, actor: Actor): Promise<number>;
   deleteSubject(gallery: string, subject: string, actor: Actor): Promise<number>;
   deleteFace(gallery: string, subject: string, faceId: string, actor: Actor): Promise<number>;
+  /** Sets the fields given (undefined: unchanged), audited as 'update'; answers the subject after. */
+  updateSubject(
+    gallery: string,
+    subject: string,
+    change: { expiresAt?: number | null; consentRef?: string | null },
+    at: number,
+    actor: Actor,
+  ): Promise<SubjectRow>;
   /** Deletes subjects with expires_at ≤ now, each audited as 'expire'. */
   sweepExpired(now: number, actor: Actor): Promise<{ gallery: string; subject: string; faces: number }[]>;
   appendAudit(entry: {
@@ -106,7 +116,7 @@ export interface GalleryDatabase {
     faceId: string | null;
     count: number | null;
   }): Promise<void>;
-  readAudit(query: Required<Pick<AuditQuery, 'after' | 'limit'>> & AuditQuery): Promise<AuditEntry[]>;
+  readAudit(query: AuditRead): Promise<AuditEntry[]>;
   /** Faces not sealed with `keyId` (null rows included), at most `limit`. */
   facesNotSealedWith(keyId: string, limit: number): Promise<SealedFaceRow[]>;
   /** Replaces a face's sealed bytes if it is still sealed with `fromKeyId` (compare-and-set). */
@@ -115,10 +125,20 @@ export interface GalleryDatabase {
     fromKeyId: string | null,
     next: { keyId: string; embedding: Uint8Array; crop: Uint8Array | null },
   ): Promise<boolean>;
-  /** Present when other processes may change the same database (PostgreSQL). */
+  /** Other processes' changes to the same database (both backends; each also sees its own). */
   readonly changes?: ChangeFeed;
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** An audit query as the databases take it: every filter present (null: none), times in ms. */
+export interface AuditRead {
+  after: number;
+  limit: number;
+  gallery: string | null;
+  subject: string | null;
+  action: AuditAction | null;
+  since: number | null;
 }
 
 /** An audit row as both databases return it. */

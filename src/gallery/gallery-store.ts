@@ -24,7 +24,10 @@ export interface EnrolInput {
   face: Record<string, unknown>;
   /** The aligned 112×112 crop; kept only when the store retains crops. */
   crop?: Uint8Array;
-  /** When the subject is to be deleted; default: now + the store's retention, if it has one. */
+  /**
+   * When the subject is to be deleted (must be in the future). A new subject without one gets now +
+   * the store's retention, if it has one; an existing subject keeps its own unless one is given.
+   */
   expiresAt?: Date;
   /** A reference to the consent the subject gave (opaque). */
   consentRef?: string;
@@ -101,7 +104,23 @@ export interface SearchInput {
   actor?: Actor;
 }
 
-export type AuditAction = 'enrol' | 'delete' | 'search' | 'verify' | 'expire';
+export type AuditAction = 'enrol' | 'update' | 'delete' | 'search' | 'verify' | 'expire';
+
+export const AUDIT_ACTIONS: readonly AuditAction[] = [
+  'enrol',
+  'update',
+  'delete',
+  'search',
+  'verify',
+  'expire',
+];
+
+/** A change of a subject's retention or consent; an absent field is left as it is. */
+export interface SubjectChange {
+  /** null: kept until deleted; a date: deleted by the sweeper then (must be in the future). */
+  expiresAt?: Date | null;
+  consentRef?: string | null;
+}
 
 export interface AuditEntry {
   id: number;
@@ -117,6 +136,10 @@ export interface AuditEntry {
 
 export interface AuditQuery {
   gallery?: string;
+  subject?: string;
+  action?: AuditAction;
+  /** Entries at or after this time. */
+  since?: Date;
   /** Entries with an id greater than this (paging, oldest first). */
   after?: number;
   limit?: number;
@@ -153,6 +176,13 @@ export interface GalleryStore {
   deleteGallery(gallery: string, actor: Actor): Promise<number>;
   deleteSubject(gallery: string, subject: string, actor: Actor): Promise<number>;
   deleteFace(gallery: string, subject: string, faceId: string, actor: Actor): Promise<number>;
+  /** Changes a subject's expires_at or consent_ref (audited as 'update'); answers the subject. */
+  updateSubject(
+    gallery: string,
+    subject: string,
+    change: SubjectChange,
+    actor: Actor,
+  ): Promise<SubjectSummary>;
   /** Deletes the subjects whose expires_at has passed. */
   sweepExpired(actor: Actor): Promise<SweepResult>;
   appendAudit(entry: {

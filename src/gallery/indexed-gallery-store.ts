@@ -27,6 +27,7 @@ import type {
   SearchInput,
   SearchMatch,
   SubjectDetail,
+  SubjectChange,
   SubjectPage,
   SubjectSummary,
   SweepResult,
@@ -213,8 +214,7 @@ export class IndexedGalleryStore implements GalleryStore {
     const faceId = randomUUID();
     const createdAt = this.now();
     const retention = this.options.retentionDays ?? 0;
-    const expiresAt =
-      input.expiresAt?.getTime() ?? (retention > 0 ? createdAt + retention * 86_400_000 : null);
+    const expiresAt = input.expiresAt ? this.futureTime(input.expiresAt) : null;
     const embedding = this.seal(floatBytes(input.embedding), `embedding:${faceId}`);
     const crop =
       this.options.retainCrops && input.crop ? this.seal(input.crop, `crop:${faceId}`).bytes : null;
@@ -233,6 +233,7 @@ export class IndexedGalleryStore implements GalleryStore {
       faceJson: JSON.stringify(input.face),
       createdAt,
       expiresAt,
+      defaultExpiresAt: retention > 0 ? createdAt + retention * 86_400_000 : null,
       consentRef: input.consentRef ?? null,
       idempotencyKey: input.idempotencyKey ?? null,
       actor: input.actor,
@@ -352,6 +353,40 @@ export class IndexedGalleryStore implements GalleryStore {
     return removed;
   }
 
+  /** A subject's expiry: a valid date after now (a past one would be deleted at once: use a delete). */
+  private futureTime(date: Date): number {
+    const t = date.getTime();
+    if (!Number.isFinite(t) || t <= this.now()) {
+      throw new FaceVerifyError('INVALID_INPUT', 'expires_at must be a date in the future', {
+        field: 'expires_at',
+      });
+    }
+    return t;
+  }
+
+  async updateSubject(
+    gallery: string,
+    subject: string,
+    change: SubjectChange,
+    actor: Actor,
+  ): Promise<SubjectSummary> {
+    checkName('gallery', gallery);
+    checkName('subject', subject);
+    const row = await this.db.updateSubject(
+      gallery,
+      subject,
+      {
+        ...(change.expiresAt !== undefined
+          ? { expiresAt: change.expiresAt === null ? null : this.futureTime(change.expiresAt) }
+          : {}),
+        ...(change.consentRef !== undefined ? { consentRef: change.consentRef } : {}),
+      },
+      this.now(),
+      actor,
+    );
+    return subjectSummary(row);
+  }
+
   async sweepExpired(actor: Actor): Promise<SweepResult> {
     const swept = await this.db.sweepExpired(this.now(), actor);
     for (const s of swept) this.indexes.get(s.gallery)?.index.removeSubject(s.subject);
@@ -372,9 +407,12 @@ export class IndexedGalleryStore implements GalleryStore {
 
   readAudit(query: AuditQuery = {}): Promise<AuditEntry[]> {
     return this.db.readAudit({
-      ...query,
       after: query.after ?? 0,
       limit: Math.min(Math.max(1, query.limit ?? 100), MAX_PAGE),
+      gallery: query.gallery ?? null,
+      subject: query.subject ?? null,
+      action: query.action ?? null,
+      since: query.since?.getTime() ?? null,
     });
   }
 

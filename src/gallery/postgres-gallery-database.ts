@@ -16,6 +16,7 @@ import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { FaceVerifyError, isFaceVerifyError } from '../errors.js';
 import type {
+  AuditRead,
   AuditRow,
   ChangeFeed,
   FaceRow,
@@ -27,7 +28,7 @@ import type {
   TemplateRow,
 } from './gallery-database.js';
 import { auditEntry, modelMismatch, subjectNotFound } from './gallery-database.js';
-import type { Actor, AuditEntry, AuditQuery, GalleryInfo } from './gallery-store.js';
+import type { Actor, AuditEntry, GalleryInfo } from './gallery-store.js';
 
 export interface PostgresGalleryOptions {
   /** postgres://user:password@host:port/database */
@@ -293,12 +294,14 @@ export class PostgresGalleryDatabase implements GalleryDatabase, ChangeFeed {
       if (gallery && (gallery.model_id !== f.modelId || gallery.dim !== f.dim)) {
         throw modelMismatch(f.gallery, gallery.model_id, f.modelId);
       }
+      // A new subject gets the default expiry; an existing one keeps its own unless one is given.
       await c.query(
-        `INSERT INTO subjects (gallery, name, created_at, expires_at, consent_ref) VALUES ($1, $2, $3, $4, $5)
+        `INSERT INTO subjects (gallery, name, created_at, expires_at, consent_ref)
+         VALUES ($1, $2, $3, coalesce($4::bigint, $6::bigint), $5)
          ON CONFLICT (gallery, name) DO UPDATE SET
-           expires_at = coalesce(excluded.expires_at, subjects.expires_at),
+           expires_at = coalesce($4::bigint, subjects.expires_at),
            consent_ref = coalesce(excluded.consent_ref, subjects.consent_ref)`,
-        [f.gallery, f.subject, f.createdAt, f.expiresAt, f.consentRef],
+        [f.gallery, f.subject, f.createdAt, f.expiresAt, f.consentRef, f.defaultExpiresAt],
       );
       await c.query(
         `INSERT INTO faces (face_id, gallery, subject, model_id, dim, embedding, key_id, crop, face, idempotency_key, created_at)
@@ -492,6 +495,38 @@ export class PostgresGalleryDatabase implements GalleryDatabase, ChangeFeed {
     });
   }
 
+  async updateSubject(
+    gallery: string,
+    subject: string,
+    change: { expiresAt?: number | null; consentRef?: string | null },
+    at: number,
+    actor: Actor,
+  ): Promise<SubjectRow> {
+    await this.tx(async (c) => {
+      await this.requireGallery(c, gallery);
+      const updated = await c.query(
+        `UPDATE subjects SET
+           expires_at = CASE WHEN $1::boolean THEN $2::bigint ELSE expires_at END,
+           consent_ref = CASE WHEN $3::boolean THEN $4::text ELSE consent_ref END
+         WHERE gallery = $5 AND name = $6`,
+        [
+          change.expiresAt !== undefined,
+          change.expiresAt ?? null,
+          change.consentRef !== undefined,
+          change.consentRef ?? null,
+          gallery,
+          subject,
+        ],
+      );
+      if (updated.rowCount === 0) throw subjectNotFound(gallery, subject);
+      await this.audit(c, at, actor, 'update', gallery, subject, null, null);
+    });
+    const row = (await this.subjectRows(gallery, `AND s.name = $2`, [subject]))[0];
+    // Deleted between the commit and this read: as if the update had come second.
+    if (!row) throw subjectNotFound(gallery, subject);
+    return row;
+  }
+
   sweepExpired(now: number, actor: Actor): Promise<{ gallery: string; subject: string; faces: number }[]> {
     return this.tx(async (c) => {
       const due = (
@@ -522,11 +557,13 @@ export class PostgresGalleryDatabase implements GalleryDatabase, ChangeFeed {
     );
   }
 
-  async readAudit(q: Required<Pick<AuditQuery, 'after' | 'limit'>> & AuditQuery): Promise<AuditEntry[]> {
+  async readAudit(q: AuditRead): Promise<AuditEntry[]> {
     const rows = await this.query<AuditRow>(
       `SELECT id, at, actor, action, gallery, subject, face_id::text AS face_id, count FROM audit_log
-       WHERE id > $1 AND ($2::text IS NULL OR gallery = $2) ORDER BY id LIMIT $3`,
-      [q.after, q.gallery ?? null, q.limit],
+       WHERE id > $1 AND ($2::text IS NULL OR gallery = $2) AND ($3::text IS NULL OR subject = $3)
+         AND ($4::text IS NULL OR action = $4) AND ($5::bigint IS NULL OR at >= $5)
+       ORDER BY id LIMIT $6`,
+      [q.after, q.gallery, q.subject, q.action, q.since, q.limit],
     );
     return rows.map(auditEntry);
   }

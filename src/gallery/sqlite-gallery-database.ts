@@ -1,8 +1,15 @@
 /**
  * The embedded gallery backend: one SQLite file (better-sqlite3) under DATA_DIR. Single node: one
- * process serves it; another process (the CLI) may write to the same file, and searches still never
- * return a face it deleted (the store checks candidates against the database), but faces it enrols
- * reach a running server's index only at its next start.
+ * process serves it; another process (the CLI) may write to the same file.
+ *
+ * Change feed: every mutation appends its change (the same JSON as PostgreSQL's NOTIFY payload) to
+ * `gallery_changes` in its own transaction. Each open database polls `PRAGMA data_version` every
+ * `pollIntervalMs` (500 ms): a read of a counter in shared memory, which moves only when another
+ * connection committed. When it moved, the rows after the last one seen are read and emitted in id
+ * order (= commit order: SQLite has one writer at a time). So a face the CLI enrols is searchable in
+ * the server within about a poll; a face it deletes is never returned even before that (the store's
+ * candidate check). Rows older than `changeRetentionMs` (1 h) are pruned; a reader that finds rows
+ * missing after its cursor (it slept past the pruning) reloads everything instead (`resync`).
  *
  * WAL journal with synchronous=NORMAL: a committed transaction survives a crash of the process
  * (SIGKILL); a power loss may drop the last commits but never leaves half of one. A write that waits
@@ -13,7 +20,10 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { FaceVerifyError, isFaceVerifyError } from '../errors.js';
 import type {
+  AuditRead,
   AuditRow,
+  ChangeFeed,
+  GalleryChange,
   FaceRow,
   GalleryDatabase,
   NewFaceRow,
@@ -22,7 +32,7 @@ import type {
   TemplateRow,
 } from './gallery-database.js';
 import { auditEntry, modelMismatch, subjectNotFound } from './gallery-database.js';
-import type { Actor, AuditEntry, AuditQuery, GalleryInfo } from './gallery-store.js';
+import type { Actor, AuditEntry, GalleryInfo } from './gallery-store.js';
 
 export interface SqliteGalleryOptions {
   /** Folder of the database file (created if missing). */
@@ -30,7 +40,16 @@ export interface SqliteGalleryOptions {
   /** File name inside dataDir. */
   fileName?: string;
   busyTimeoutMs?: number;
+  /** How often other processes' commits are looked for (the change feed). */
+  pollIntervalMs?: number;
+  /** Changes older than this are pruned from gallery_changes. */
+  changeRetentionMs?: number;
+  onError?: (err: unknown) => void;
 }
+
+const POLL_MS = 500;
+const CHANGE_RETENTION_MS = 3_600_000;
+const PRUNE_EVERY_MS = 60_000;
 
 const MIGRATIONS: readonly string[] = [
   `CREATE TABLE galleries (
@@ -50,6 +69,10 @@ const MIGRATIONS: readonly string[] = [
    CREATE TABLE audit_log (
      id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, actor TEXT NOT NULL,
      action TEXT NOT NULL, gallery TEXT NOT NULL, subject TEXT, face_id TEXT, count INTEGER);`,
+  // The change feed between processes on one file (AUTOINCREMENT: ids never reused after a prune).
+  `CREATE TABLE gallery_changes (
+     id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, change TEXT NOT NULL);
+   CREATE INDEX gallery_changes_at ON gallery_changes (at);`,
 ];
 
 interface FaceSqlRow {
@@ -90,11 +113,22 @@ function translate(err: unknown): Error {
   return err;
 }
 
-export class SqliteGalleryDatabase implements GalleryDatabase {
+export class SqliteGalleryDatabase implements GalleryDatabase, ChangeFeed {
   readonly backend = 'sqlite' as const;
+  readonly changes: ChangeFeed = this;
   private readonly db: Database.Database;
+  private readonly options: SqliteGalleryOptions;
+  private listeners: ((change: GalleryChange) => void)[] = [];
+  /** The last change row emitted (or known to be this connection's own, already applied). */
+  private cursor = 0;
+  private dataVersion = -1;
+  private lastPrune = 0;
+  private poller: NodeJS.Timeout | undefined;
+  /** Change rows written by the transaction in progress. */
+  private own: number[] = [];
 
   constructor(options: SqliteGalleryOptions) {
+    this.options = options;
     mkdirSync(options.dataDir, { recursive: true });
     this.db = new Database(join(options.dataDir, options.fileName ?? 'galleries.sqlite'), {
       timeout: options.busyTimeoutMs ?? 5000,
@@ -119,8 +153,11 @@ export class SqliteGalleryDatabase implements GalleryDatabase {
   /** Runs `fn` in the caller's tick, mapping SQLite's transient errors to UNAVAILABLE. */
   private run<T>(fn: () => T): Promise<T> {
     try {
-      return Promise.resolve(fn());
+      const out = fn();
+      this.committed(true);
+      return Promise.resolve(out);
     } catch (err) {
+      this.committed(false);
       return Promise.reject(translate(err));
     }
   }
@@ -139,22 +176,103 @@ export class SqliteGalleryDatabase implements GalleryDatabase {
     ).run(at, actor, action, gallery, subject, faceId, count);
   }
 
+  onChange(listener: (change: GalleryChange) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** Appends a change to the feed, inside the caller's transaction. */
+  private record(change: GalleryChange): void {
+    const id = this.stmt(`INSERT INTO gallery_changes (at, change) VALUES (?, ?)`).run(
+      Date.now(),
+      JSON.stringify(change),
+    ).lastInsertRowid;
+    this.own.push(Number(id));
+  }
+
+  /**
+   * After a commit: our own changes, already applied by the store, need no replay when nothing of
+   * another process's lies between them and the cursor. (Others are replayed by the poll, in order.)
+   */
+  private committed(ok: boolean): void {
+    if (ok) {
+      for (const id of this.own.sort((a, b) => a - b)) if (id === this.cursor + 1) this.cursor = id;
+    }
+    this.own = [];
+  }
+
+  /** Emits the changes other processes committed since the last poll (cheap when there are none). */
+  private poll(): void {
+    const version = this.stmt('PRAGMA data_version').pluck().get() as number;
+    if (version !== this.dataVersion) {
+      this.dataVersion = version;
+      const rows = this.stmt(`SELECT id, change FROM gallery_changes WHERE id > ? ORDER BY id`).all(
+        this.cursor,
+      ) as { id: number; change: string }[];
+      // The last id ever given (AUTOINCREMENT keeps it in sqlite_sequence, also after a prune).
+      const latest =
+        (this.stmt(`SELECT seq FROM sqlite_sequence WHERE name = 'gallery_changes'`).pluck().get() as
+          number | undefined) ?? 0;
+      if (latest > this.cursor && (rows[0]?.id ?? Infinity) > this.cursor + 1) {
+        // Rows after our cursor were pruned while we were not looking: what they said is lost.
+        this.cursor = latest;
+        this.emit({ op: 'resync' });
+      } else {
+        for (const row of rows) {
+          this.cursor = row.id;
+          this.emit(JSON.parse(row.change) as GalleryChange);
+        }
+      }
+    }
+    const now = Date.now();
+    if (now - this.lastPrune >= PRUNE_EVERY_MS) {
+      this.lastPrune = now;
+      this.stmt(`DELETE FROM gallery_changes WHERE at < ?`).run(
+        now - (this.options.changeRetentionMs ?? CHANGE_RETENTION_MS),
+      );
+    }
+  }
+
+  private emit(change: GalleryChange): void {
+    for (const l of this.listeners) l(change);
+  }
+
+  private startFeed(): void {
+    // Start after the changes already there: the store loads the tables next (replays are harmless).
+    this.cursor =
+      (this.stmt(`SELECT coalesce(max(id), 0) FROM gallery_changes`).pluck().get() as number) ?? 0;
+    this.dataVersion = this.stmt('PRAGMA data_version').pluck().get() as number;
+    this.lastPrune = Date.now();
+    this.poller = setInterval(() => {
+      try {
+        this.poll();
+      } catch (err) {
+        this.options.onError?.(translate(err));
+      }
+    }, this.options.pollIntervalMs ?? POLL_MS);
+    this.poller.unref();
+  }
+
   migrate(): Promise<void> {
-    return this.run(() =>
-      this.db
-        .transaction(() => {
-          this.db.exec(
-            `CREATE TABLE IF NOT EXISTS gallery_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`,
-          );
-          const done = new Set(this.stmt(`SELECT version FROM gallery_migrations`).pluck().all() as number[]);
-          MIGRATIONS.forEach((sql, i) => {
-            if (done.has(i + 1)) return;
-            this.db.exec(sql);
-            this.stmt(`INSERT INTO gallery_migrations VALUES (?, ?)`).run(i + 1, Date.now());
-          });
-        })
-        .immediate(),
-    );
+    return this.run(() => {
+      this.migrateSchema();
+      if (!this.poller) this.startFeed();
+    });
+  }
+
+  private migrateSchema(): void {
+    this.db
+      .transaction(() => {
+        this.db.exec(
+          `CREATE TABLE IF NOT EXISTS gallery_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`,
+        );
+        const done = new Set(this.stmt(`SELECT version FROM gallery_migrations`).pluck().all() as number[]);
+        MIGRATIONS.forEach((sql, i) => {
+          if (done.has(i + 1)) return;
+          this.db.exec(sql);
+          this.stmt(`INSERT INTO gallery_migrations VALUES (?, ?)`).run(i + 1, Date.now());
+        });
+      })
+      .immediate();
   }
 
   insertFace(f: NewFaceRow): Promise<{ face: FaceRow; created: boolean }> {
@@ -180,12 +298,22 @@ export class SqliteGalleryDatabase implements GalleryDatabase {
               f.createdAt,
             );
           }
+          // A new subject gets the default expiry; an existing one keeps its own unless one is given.
           this.stmt(
-            `INSERT INTO subjects (gallery, name, created_at, expires_at, consent_ref) VALUES (?, ?, ?, ?, ?)
+            `INSERT INTO subjects (gallery, name, created_at, expires_at, consent_ref)
+               VALUES (?, ?, ?, coalesce(?, ?), ?)
                ON CONFLICT (gallery, name) DO UPDATE SET
-                 expires_at = coalesce(excluded.expires_at, subjects.expires_at),
+                 expires_at = coalesce(?, subjects.expires_at),
                  consent_ref = coalesce(excluded.consent_ref, subjects.consent_ref)`,
-          ).run(f.gallery, f.subject, f.createdAt, f.expiresAt, f.consentRef);
+          ).run(
+            f.gallery,
+            f.subject,
+            f.createdAt,
+            f.expiresAt,
+            f.defaultExpiresAt,
+            f.consentRef,
+            f.expiresAt,
+          );
           this.stmt(
             `INSERT INTO faces (face_id, gallery, subject, model_id, dim, embedding, key_id, crop, face, idempotency_key, created_at)
                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -203,6 +331,7 @@ export class SqliteGalleryDatabase implements GalleryDatabase {
             f.createdAt,
           );
           this.audit(f.createdAt, f.actor, 'enrol', f.gallery, f.subject, f.faceId, null);
+          this.record({ op: 'enrol', gallery: f.gallery, faceId: f.faceId });
           const face: FaceRow = {
             faceId: f.faceId,
             gallery: f.gallery,
@@ -333,6 +462,7 @@ export class SqliteGalleryDatabase implements GalleryDatabase {
           const faces = this.stmt(`DELETE FROM faces WHERE gallery = ?`).run(gallery).changes;
           this.stmt(`DELETE FROM galleries WHERE name = ?`).run(gallery);
           this.audit(Date.now(), actor, 'delete', gallery, null, null, faces);
+          this.record({ op: 'delete-gallery', gallery });
           return faces;
         })
         .immediate(),
@@ -354,6 +484,7 @@ export class SqliteGalleryDatabase implements GalleryDatabase {
           ).changes;
           if (subjects === 0) throw subjectNotFound(gallery, subject);
           this.audit(Date.now(), actor, 'delete', gallery, subject, null, faces);
+          this.record({ op: 'delete-subject', gallery, subject });
           return faces;
         })
         .immediate(),
@@ -377,7 +508,40 @@ export class SqliteGalleryDatabase implements GalleryDatabase {
             `DELETE FROM subjects WHERE gallery = ? AND name = ? AND NOT EXISTS (SELECT 1 FROM faces WHERE gallery = ? AND subject = ?)`,
           ).run(gallery, subject, gallery, subject);
           this.audit(Date.now(), actor, 'delete', gallery, subject, faceId, removed);
+          this.record({ op: 'delete-face', gallery, faceId });
           return removed;
+        })
+        .immediate(),
+    );
+  }
+
+  updateSubject(
+    gallery: string,
+    subject: string,
+    change: { expiresAt?: number | null; consentRef?: string | null },
+    at: number,
+    actor: Actor,
+  ): Promise<SubjectRow> {
+    return this.run(() =>
+      this.db
+        .transaction(() => {
+          this.requireGallery(gallery);
+          const updated = this.stmt(
+            `UPDATE subjects SET
+               expires_at = CASE WHEN ? THEN ? ELSE expires_at END,
+               consent_ref = CASE WHEN ? THEN ? ELSE consent_ref END
+             WHERE gallery = ? AND name = ?`,
+          ).run(
+            change.expiresAt !== undefined ? 1 : 0,
+            change.expiresAt ?? null,
+            change.consentRef !== undefined ? 1 : 0,
+            change.consentRef ?? null,
+            gallery,
+            subject,
+          ).changes;
+          if (updated === 0) throw subjectNotFound(gallery, subject);
+          this.audit(at, actor, 'update', gallery, subject, null, null);
+          return this.subjectRows(gallery, `AND s.name = ?`, subject)[0] as SubjectRow;
         })
         .immediate(),
     );
@@ -397,6 +561,7 @@ export class SqliteGalleryDatabase implements GalleryDatabase {
             ).changes;
             this.stmt(`DELETE FROM subjects WHERE gallery = ? AND name = ?`).run(gallery, subject);
             this.audit(now, actor, 'expire', gallery, subject, null, faces);
+            this.record({ op: 'delete-subject', gallery, subject });
             return { gallery, subject, faces };
           });
         })
@@ -408,11 +573,14 @@ export class SqliteGalleryDatabase implements GalleryDatabase {
     return this.run(() => this.audit(e.at, e.actor, e.action, e.gallery, e.subject, e.faceId, e.count));
   }
 
-  readAudit(q: Required<Pick<AuditQuery, 'after' | 'limit'>> & AuditQuery): Promise<AuditEntry[]> {
+  readAudit(q: AuditRead): Promise<AuditEntry[]> {
     return this.run(() => {
       const rows = this.stmt(
-        `SELECT * FROM audit_log WHERE id > ? AND (? IS NULL OR gallery = ?) ORDER BY id LIMIT ?`,
-      ).all(q.after, q.gallery ?? null, q.gallery ?? null, q.limit) as AuditRow[];
+        `SELECT * FROM audit_log WHERE id > @after
+           AND (@gallery IS NULL OR gallery = @gallery) AND (@subject IS NULL OR subject = @subject)
+           AND (@action IS NULL OR action = @action) AND (@since IS NULL OR at >= @since)
+         ORDER BY id LIMIT @limit`,
+      ).all(q) as AuditRow[];
       return rows.map(auditEntry);
     });
   }
@@ -444,6 +612,7 @@ export class SqliteGalleryDatabase implements GalleryDatabase {
   }
 
   close(): Promise<void> {
+    clearInterval(this.poller);
     if (this.db.open) this.db.close();
     return Promise.resolve();
   }

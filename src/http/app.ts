@@ -15,6 +15,7 @@ import type { Redis } from 'ioredis';
 import type { Cache } from '../cache/cache.js';
 import type { TaskQueue } from '../jobs/task-queue.js';
 import type { ServiceMetrics } from '../metrics/metrics.js';
+import { Access } from './access.js';
 import { registerErrorHandlers, sendError } from './errors.js';
 import { registerSecurity, type SecurityOptions } from './security.js';
 import { opsRoutes, type ThresholdStatus } from './routes/ops.js';
@@ -39,7 +40,7 @@ export interface AppDeps {
   /** Serve the web page (web/) at / (WEB_UI=on); off, the service is the API alone and / is a 404. */
   webUi: boolean;
   /** The gallery routes' store, verifier and fetcher; absent on nodes without a model (no routes). */
-  galleries?: Omit<GalleryRouteOptions, 'maxImageBytes'>;
+  galleries?: Omit<GalleryRouteOptions, 'maxImageBytes' | 'access'>;
 }
 
 /** The web page's folder: <package>/web/, from src/http/ (tsx, tests) and dist/http/ (built) alike. */
@@ -80,7 +81,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerErrorHandlers(app);
   // The page's own files are public even with API_KEYS set: the page asks for the key itself.
   const webFiles = deps.webUi ? ['/', ...readdirSync(WEB_ROOT).map((f) => `/${f}`)] : [];
-  await registerSecurity(app, { ...deps.security, publicPaths: webFiles });
+  await registerSecurity(app, {
+    ...deps.security,
+    adminApiKeys: deps.adminApiKeys,
+    publicPaths: webFiles,
+  });
 
   await app.register(formbody, { bodyLimit: 64 * 1024 });
   await app.register(multipart, {
@@ -115,7 +120,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     onAccepted: () => deps.metrics.taskAccepted(),
   });
   if (deps.galleries) {
-    await app.register(galleryRoutes, { ...deps.galleries, maxImageBytes: limits.maxImageBytes });
+    const access = new Access({
+      adminApiKeys: deps.adminApiKeys,
+      scopes: deps.security.keyScopes ?? new Map(),
+    });
+    await app.register(galleryRoutes, { ...deps.galleries, access, maxImageBytes: limits.maxImageBytes });
   }
   if (deps.webUi) {
     // One route per file found at start-up (no wildcard), so any other path stays our JSON 404.

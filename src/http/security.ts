@@ -1,7 +1,8 @@
 /**
  * Access and browser-facing protections, registered before the routes:
  * - API keys (API_KEYS): every endpoint but /health needs `X-API-Key` or `Authorization: Bearer`,
- *   compared in constant time.
+ *   compared in constant time; admin keys (ADMIN_API_KEYS) are valid keys too. What a valid key may
+ *   do in the galleries is access.ts's concern (API_KEY_SCOPES).
  * - Rate limiting per API key (hashed) or client IP, in Redis when configured so it holds across
  *   instances; 429 in the error format with Retry-After. /health is exempt (probes must not be limited).
  * - CORS only for configured origins (none by default), and security headers (helmet).
@@ -13,11 +14,16 @@ import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
+import type { KeyScope } from '../config/key-scopes.js';
 import { FaceVerifyError } from '../errors.js';
 import { keyMatches, presentedKey } from './routes/ops.js';
 
 export interface SecurityOptions {
   apiKeys: readonly string[];
+  /** Also accepted wherever a key is needed (they may do everything). */
+  adminApiKeys?: readonly string[];
+  /** What keys of apiKeys may do in the galleries (API_KEY_SCOPES); absent keys: everything. */
+  keyScopes?: ReadonlyMap<string, KeyScope>;
   /** Paths anyone may GET without a key (the web page's own files). */
   publicPaths?: readonly string[];
   rateLimit: { max: number; windowS: number; redis: Redis | undefined; prefix: string };
@@ -51,7 +57,7 @@ export async function registerSecurity(app: FastifyInstance, opts: SecurityOptio
     const any = opts.corsOrigins.includes('*');
     await app.register(cors, {
       origin: any ? '*' : [...opts.corsOrigins],
-      methods: ['GET', 'POST'],
+      methods: ['GET', 'POST', 'PATCH', 'DELETE'],
       allowedHeaders: ['content-type', 'x-api-key', 'authorization'],
       exposedHeaders: ['x-request-id', 'retry-after'],
       maxAge: 600,
@@ -59,11 +65,12 @@ export async function registerSecurity(app: FastifyInstance, opts: SecurityOptio
   }
 
   const publicPaths = new Set(opts.publicPaths ?? []);
+  const validKeys = [...opts.apiKeys, ...(opts.adminApiKeys ?? [])];
   if (opts.apiKeys.length > 0) {
     app.addHook('onRequest', async (request) => {
       if (OPEN_PATHS.has(path(request)) || request.method === 'OPTIONS') return;
       if ((request.method === 'GET' || request.method === 'HEAD') && publicPaths.has(path(request))) return;
-      if (!keyMatches(presentedKey(request), opts.apiKeys)) {
+      if (!keyMatches(presentedKey(request), validKeys)) {
         throw new FaceVerifyError(
           'UNAUTHORIZED',
           'A valid API key is required (X-API-Key or Authorization: Bearer)',

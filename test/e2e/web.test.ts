@@ -6,11 +6,13 @@
  * Without /usr/bin/chromium the suite is skipped with a loud warning; under CI=true it fails instead
  * (.ci/run installs Chromium), as for the photos (test/support/faces.ts).
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
 import { createService, type Service } from '../../src/container.js';
@@ -37,6 +39,10 @@ const HORSES = 'edge/no_face/horses.jpg';
 /** Obama (left) and Biden (right); their faces, from `faceverify detect`, are centred near these points. */
 const TWO_PEOPLE = 'edge/multi_face/two_people.jpg';
 const OBAMA_FACE_IN_TWO_PEOPLE: Point = [314, 128];
+const lfw = (name: string, n: number): string =>
+  `lfw/images/${name}/${name}_${String(n).padStart(4, '0')}.jpg`;
+const BUSH = [lfw('George_W_Bush', 7), lfw('George_W_Bush', 65)] as const;
+const BLAIR = lfw('Tony_Blair', 18);
 
 /** A hang guard: a verification in the page can take a cold model run on a busy machine (~30 s). */
 const RESULT_TIMEOUT_MS = HANG_GUARD_MS;
@@ -83,13 +89,17 @@ describeWithFaces('web page in Chromium', () => {
     let problems: string[];
     /** POST /verify/sync requests the page made. */
     let verifyRequests: number;
+    /** The galleries' embedded database, fresh for this run. */
+    let dataDir: string;
 
     beforeAll(async () => {
       mkdirSync(OUT, { recursive: true });
       files = await startStaticServer();
+      dataDir = mkdtempSync(join(tmpdir(), 'fv-e2e-'));
       service = await createService(
         loadConfig({
           LOG_LEVEL: 'silent',
+          DATA_DIR: dataDir,
           RATE_LIMIT_MAX: '0',
           MAX_IMAGE_SIZE_MB: '1',
           URL_ALLOWLIST: '127.0.0.1', // the photo server of the tests
@@ -117,6 +127,7 @@ describeWithFaces('web page in Chromium', () => {
       await browser?.close();
       await service?.close();
       await files?.close();
+      if (dataDir) rmSync(dataDir, { recursive: true, force: true });
     });
 
     async function open(
@@ -219,6 +230,12 @@ describeWithFaces('web page in Chromium', () => {
       expect(await page.textContent('#gauge-text')).toMatch(/\d %$/);
       expect(await page.textContent('#metric-cosine .metric-note')).toMatch(/≥ threshold .*same person/);
       expect(await page.textContent('#time-taken')).toMatch(/s in the service, .* s in all/);
+      // Each face's quality under its crop, and the threshold's operating point on LFW.
+      for (const n of [1, 2])
+        expect(await page.textContent(`#face-note-${n}`)).toMatch(/^(high|medium|low) quality/);
+      expect(await page.textContent('#operating-point')).toMatch(
+        /^0\.\d+: .* false matches, .* true matches \(LFW/,
+      );
       for (const n of [1, 2] as const) {
         const face = await drawnFace(n);
         // The middle of the box's top edge is drawn in the box colour (green), on screen where the face is.
@@ -228,6 +245,26 @@ describeWithFaces('web page in Chromium', () => {
         await expectAlignedCrop(n, face);
       }
       await shot('match');
+      expect(problems).toEqual([]);
+    });
+
+    it('a sideways photo without EXIF: found after a turn, said under its crop, box drawn on the face', async () => {
+      // A scan or re-saved phone photo: the pixels turned 90°, no orientation tag to undo it.
+      const sideways = await sharp(facePath(OBAMA2)).rotate(90).jpeg({ quality: 92 }).toBuffer();
+      await open();
+      await upload(1, OBAMA);
+      await page.setInputFiles('#file-2', { name: 'sideways.jpg', mimeType: 'image/jpeg', buffer: sideways });
+      await page.waitForFunction(() => document.querySelector('#slot-2 img')?.naturalWidth);
+      await verifyAndWait();
+      expect(await page.textContent('#verdict')).toBe('Same person');
+      expect(await page.textContent('#face-note-2')).toMatch(/found after turning the photo (90|270)°/);
+      expect(await page.textContent('#face-note-1')).not.toMatch(/turning/);
+      // The box is in the sideways photo's own pixels: drawn where the face is in what the user sees.
+      const face = await drawnFace(2);
+      const [r, g, b] = await overlayPixel(2, [face.box.x + face.box.width / 2, face.box.y]);
+      expect(g).toBeGreaterThan(200);
+      expect(Math.max(r as number, b as number)).toBeLessThan(160);
+      await shot('sideways');
       expect(problems).toEqual([]);
     });
 
@@ -413,6 +450,88 @@ describeWithFaces('web page in Chromium', () => {
       expect(await page.textContent('#dash-p50')).toMatch(/ms$/);
       expect(await page.textContent('#dash-hit')).toMatch(/%$/);
       await shot('batch');
+      expect(problems).toEqual([]);
+    });
+    it('identities: enrol a person, find them in another photo, an unknown person, then delete', async () => {
+      await open({ width: 1280, height: 900 }, '#identities');
+      const idle = (): Promise<unknown> =>
+        page.waitForSelector('#id-form:not([data-state="busy"])', { timeout: RESULT_TIMEOUT_MS });
+      const act = async (button: string): Promise<void> => {
+        await page.click(button);
+        await idle();
+      };
+      const texts = (selector: string): Promise<string[]> =>
+        page.evaluate((sel) => [...document.querySelectorAll(sel)].map((e) => e.textContent ?? ''), selector);
+      await idle();
+      expect(await page.isVisible('#gallery-empty')).toBe(true);
+
+      // A new gallery by name; it is created by its first enrolment.
+      await page.fill('#gallery-name', 'visitors');
+      await page.press('#gallery-name', 'Enter');
+      await idle();
+      expect(await page.textContent('#gallery-facts')).toContain('A new gallery');
+
+      await page.setInputFiles('#id-file', facePath(BUSH[0]));
+      await page.fill('#id-subject', 'bush');
+      await act('#id-enrol');
+      expect(await page.textContent('#id-error')).toBe('');
+      expect(await page.textContent('#id-verdict')).toBe('Enrolled');
+      expect(await texts('#gallery-list button.pick strong')).toEqual(['visitors']);
+      expect(await texts('#subject-list button.pick strong')).toEqual(['bush']);
+      expect(await texts('#face-table tbody tr')).toHaveLength(1);
+      await shot('identities-enrolled');
+
+      // Another photo of the same man: found, best first, with cosine and confidence.
+      await page.setInputFiles('#id-file', facePath(BUSH[1]));
+      await act('#id-search');
+      expect(await page.textContent('#id-verdict')).toBe('Best match: bush');
+      const [row] = await page.evaluate(() =>
+        [...document.querySelectorAll('#match-table tbody tr')].map((tr) =>
+          [...tr.querySelectorAll('td')].map((td) => td.textContent ?? ''),
+        ),
+      );
+      expect(row?.slice(0, 2)).toEqual(['1', 'bush']);
+      expect(Number(row?.[2])).toBeGreaterThan(0.3);
+      expect(row?.[3]).toMatch(/ %$/);
+      await shot('identities-found');
+      await act('#id-verify');
+      expect(await page.textContent('#id-verdict')).toBe('Same person: bush');
+
+      // Someone never enrolled: said in words, no table of matches.
+      await page.setInputFiles('#id-file', facePath(BLAIR));
+      await act('#id-search');
+      expect(await page.textContent('#id-verdict')).toBe('Unknown person');
+      expect(await page.isVisible('#match-table')).toBe(false);
+      await shot('identities-unknown');
+
+      // A photo without a face: the error, in the page's error style.
+      await page.setInputFiles('#id-file', facePath(HORSES));
+      await act('#id-enrol');
+      expect(await page.textContent('#id-error')).toMatch(/No face found in this photo\..*\(NO_FACE\)/);
+      expect(await texts('#face-table tbody tr')).toHaveLength(1);
+
+      // Deleting asks first: declined, nothing goes; accepted, the face (the last: the subject) goes.
+      page.once('dialog', (d) => void d.dismiss());
+      await act('#face-table tbody button.danger');
+      expect(await texts('#subject-list button.pick strong')).toEqual(['bush']);
+      page.once('dialog', (d) => void d.accept());
+      await act('#face-table tbody button.danger');
+      expect(await page.textContent('#id-verdict')).toBe('Deleted');
+      expect(await texts('#subject-list button.pick strong')).toEqual([]);
+      expect(await page.isVisible('#subject-detail')).toBe(false);
+      await page.setInputFiles('#id-file', facePath(BUSH[1]));
+      await act('#id-search');
+      expect(await page.textContent('#id-verdict')).toBe('Unknown person');
+
+      let asked = '';
+      page.once('dialog', (d) => {
+        asked = d.message();
+        void d.accept();
+      });
+      await act('#gallery-delete');
+      expect(asked).toContain('gallery visitors');
+      expect(await texts('#gallery-list button.pick strong')).toEqual([]);
+      await shot('identities-deleted');
       expect(problems).toEqual([]);
     });
   });

@@ -157,7 +157,12 @@ describeWithFaces('verification parity: library, CLI and HTTP service', () => {
 
   for (const c of CASES) {
     it(`the same answers and errors from all three: ${c.name}`, { timeout: 120_000 }, async () => {
-      const env = { LOG_LEVEL: 'silent', RATE_LIMIT_MAX: '0', ...c.env };
+      const env = {
+        LOG_LEVEL: 'silent',
+        RATE_LIMIT_MAX: '0',
+        DATA_DIR: process.env.DATA_DIR ?? 'data',
+        ...c.env,
+      };
       const service = await createService(loadConfig(env), 'both');
       try {
         const [fromLibrary, fromCli, fromHttp] = await Promise.all([

@@ -1,22 +1,26 @@
 /**
  * The gallery routes (issue 16, docs/identities.md): enrol faces of subjects, list and delete them,
- * verify a photo against a subject and search a gallery 1:N. The photo is analysed here, in the API
- * process, by the service's Verifier (no queued task: the answer needs the store right after), so the
- * routes exist only where HTTP and a model share a process: role `both` (a `worker` serves no HTTP, an
- * `api`-only node has no model and answers 404). Scores come from the verifier's Scoring, like /verify's.
+ * change a subject's retention, verify a photo against a subject, search a gallery 1:N, and read the
+ * audit log (admin keys). The photo is analysed here, in the API process, by the service's Verifier
+ * (no queued task: the answer needs the store right after), so the routes exist only where HTTP and a
+ * model share a process: role `both` (a `worker` serves no HTTP, an `api`-only node has no model and
+ * answers 404). Scores come from the verifier's Scoring, like /verify's. Each route checks the key's
+ * permission on the path's gallery (access.ts, API_KEY_SCOPES) before it reads the body.
  */
-import { createHash } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { FaceVerifyError } from '../../errors.js';
 import type { ImageFetcher } from '../../fetch/image-fetcher.js';
-import type { Actor, FaceRecord, GalleryStore } from '../../gallery/gallery-store.js';
+import type { FaceRecord, GalleryStore } from '../../gallery/gallery-store.js';
 import { PRECISION, roundTo } from '../../core/scoring.js';
 import { searchGallery, verifySubject } from '../../gallery/gallery-scoring.js';
 import type { FaceAnalysis, FaceReport } from '../../pipeline/face-analysis.js';
 import type { Verifier } from '../../pipeline/verifier.js';
+import type { Access } from '../access.js';
 import { multipartToBody, uploadsOf } from '../multipart-body.js';
 import { ErrorBody } from '../schemas/common.js';
 import {
+  AuditPage,
+  AuditQuery,
   Deleted,
   EnrolBody,
   Enrolled,
@@ -30,15 +34,18 @@ import {
   SubjectDetail,
   SubjectList,
   SubjectParams,
+  SubjectPatchBody,
+  SubjectUpdated,
   SubjectsQuery,
 } from '../schemas/galleries.js';
-import { presentedKey } from './ops.js';
 
 export interface GalleryRouteOptions {
   store: GalleryStore;
   verifier: Verifier;
   fetchImage: ImageFetcher;
   maxImageBytes: number;
+  /** Who may do what (API_KEY_SCOPES, admin keys) and the audit actor of each request. */
+  access: Access;
 }
 
 type ImageBody = { image?: string; image_url?: string; face_policy?: FaceAnalysisPolicy };
@@ -47,6 +54,7 @@ type FaceAnalysisPolicy = NonNullable<Parameters<Verifier['analyze']>[1]>['faceP
 const CONSUMES = ['application/json', 'multipart/form-data', 'application/x-www-form-urlencoded'];
 const errors = {
   400: ErrorBody,
+  403: ErrorBody,
   404: ErrorBody,
   409: ErrorBody,
   413: ErrorBody,
@@ -56,12 +64,6 @@ const errors = {
   503: ErrorBody,
 };
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
-
-/** Who is asking, for the audit log: a short hash of the API key (never the key), or 'anonymous'. */
-export function actorOf(request: FastifyRequest): Actor {
-  const key = presentedKey(request);
-  return key ? `key:${createHash('sha256').update(key).digest('hex').slice(0, 12)}` : 'anonymous';
-}
 
 const seconds = (start: number): number => roundTo((performance.now() - start) / 1000, PRECISION.seconds);
 
@@ -78,7 +80,8 @@ function faceOut(r: FaceRecord): Record<string, unknown> {
 }
 
 export const galleryRoutes: FastifyPluginAsync<GalleryRouteOptions> = async (app, opts) => {
-  const { store, verifier } = opts;
+  const { store, verifier, access } = opts;
+  const actorOf = (request: FastifyRequest): string => access.principal(request).actor;
 
   /** The one photo of a request (upload, base64 or URL), analysed. */
   const analyse = async (request: FastifyRequest<{ Body: ImageBody }>): Promise<FaceAnalysis> => {
@@ -105,7 +108,7 @@ export const galleryRoutes: FastifyPluginAsync<GalleryRouteOptions> = async (app
   app.post<{ Params: { gallery: string; subject: string }; Body: EnrolBody }>(
     '/galleries/:gallery/subjects/:subject/faces',
     {
-      preValidation: multipartToBody,
+      preValidation: [access.guard('enrol'), multipartToBody],
       schema: {
         summary: 'Enrol a face of a subject (the gallery is created on first use)',
         description:
@@ -144,24 +147,30 @@ export const galleryRoutes: FastifyPluginAsync<GalleryRouteOptions> = async (app
   app.get(
     '/galleries',
     {
+      preValidation: access.guard('read'),
       schema: {
-        summary: 'The galleries',
+        summary: 'The galleries (those this API key may read)',
         tags: ['galleries'],
-        response: { 200: GalleryList, 503: ErrorBody },
+        response: { 200: GalleryList, 403: ErrorBody, 503: ErrorBody },
       },
     },
-    async () => ({ galleries: await store.listGalleries() }),
+    async (request) => {
+      const principal = access.principal(request);
+      const all = await store.listGalleries();
+      return { galleries: all.filter((g) => access.may(principal, 'read', g.gallery)) };
+    },
   );
 
   app.get<{ Params: { gallery: string }; Querystring: { after?: string; limit?: number } }>(
     '/galleries/:gallery/subjects',
     {
+      preValidation: access.guard('read'),
       schema: {
         summary: "A gallery's subjects, in name order (paged)",
         tags: ['galleries'],
         params: GalleryParams,
         querystring: SubjectsQuery,
-        response: { 200: SubjectList, 404: ErrorBody, 503: ErrorBody },
+        response: { 200: SubjectList, 403: ErrorBody, 404: ErrorBody, 503: ErrorBody },
       },
     },
     async (request) => {
@@ -177,11 +186,12 @@ export const galleryRoutes: FastifyPluginAsync<GalleryRouteOptions> = async (app
   app.get<{ Params: { gallery: string; subject: string } }>(
     '/galleries/:gallery/subjects/:subject',
     {
+      preValidation: access.guard('read'),
       schema: {
         summary: 'A subject and its faces (no embeddings)',
         tags: ['galleries'],
         params: SubjectParams,
-        response: { 200: SubjectDetail, 404: ErrorBody, 503: ErrorBody },
+        response: { 200: SubjectDetail, 403: ErrorBody, 404: ErrorBody, 503: ErrorBody },
       },
     },
     async (request) => {
@@ -190,15 +200,77 @@ export const galleryRoutes: FastifyPluginAsync<GalleryRouteOptions> = async (app
     },
   );
 
+  app.patch<{ Params: { gallery: string; subject: string }; Body: SubjectPatchBody }>(
+    '/galleries/:gallery/subjects/:subject',
+    {
+      preValidation: access.guard('enrol'),
+      schema: {
+        summary: "Change a subject's retention (expires_at) or consent reference",
+        description:
+          'expires_at: a future date, or null to keep the subject until it is deleted. Needs the enrol permission.',
+        tags: ['galleries'],
+        params: SubjectParams,
+        body: SubjectPatchBody,
+        response: { 200: SubjectUpdated, 400: ErrorBody, 403: ErrorBody, 404: ErrorBody, 503: ErrorBody },
+      },
+    },
+    async (request) => {
+      const { gallery, subject } = request.params;
+      const { expires_at: expiresAt, consent_ref: consentRef } = request.body;
+      const summary = await store.updateSubject(
+        gallery,
+        subject,
+        {
+          ...(expiresAt !== undefined ? { expiresAt: expiresAt === null ? null : new Date(expiresAt) } : {}),
+          ...(consentRef !== undefined ? { consentRef } : {}),
+        },
+        actorOf(request),
+      );
+      return { gallery, ...summary };
+    },
+  );
+
+  app.get<{ Querystring: AuditQuery }>(
+    '/admin/audit',
+    {
+      schema: {
+        summary: 'The audit log of the galleries (admin key required), oldest first, paged',
+        description:
+          'Who (a key id, never the key), when, what, which gallery, subject and face; never images or embeddings.',
+        tags: ['galleries'],
+        querystring: AuditQuery,
+        response: { 200: AuditPage, 400: ErrorBody, 403: ErrorBody, 503: ErrorBody },
+      },
+    },
+    async (request) => {
+      access.requireAdmin(request);
+      const q = request.query;
+      const limit = q.limit ?? 100;
+      // One more than asked tells whether there is a next page.
+      const entries = await store.readAudit({
+        ...(q.gallery !== undefined ? { gallery: q.gallery } : {}),
+        ...(q.subject !== undefined ? { subject: q.subject } : {}),
+        ...(q.action !== undefined ? { action: q.action } : {}),
+        ...(q.since !== undefined ? { since: new Date(q.since) } : {}),
+        after: q.cursor !== undefined ? Number(q.cursor) : 0,
+        limit: limit + 1,
+      });
+      const page = entries.slice(0, limit);
+      const last = page.at(-1);
+      return entries.length > limit && last ? { entries: page, next: String(last.id) } : { entries: page };
+    },
+  );
+
   const deleteSchema = (
     summary: string,
     params: typeof GalleryParams | typeof SubjectParams | typeof FaceParams,
   ) => ({
+    preValidation: access.guard('delete'),
     schema: {
       summary,
       tags: ['galleries'],
       params,
-      response: { 200: Deleted, 404: ErrorBody, 503: ErrorBody },
+      response: { 200: Deleted, 403: ErrorBody, 404: ErrorBody, 503: ErrorBody },
     },
   });
 
@@ -234,7 +306,7 @@ export const galleryRoutes: FastifyPluginAsync<GalleryRouteOptions> = async (app
   app.post<{ Params: { gallery: string; subject: string }; Body: GalleryVerifyBody }>(
     '/galleries/:gallery/subjects/:subject/verify',
     {
-      preValidation: multipartToBody,
+      preValidation: [access.guard('search'), multipartToBody],
       schema: {
         summary: 'Is the photo this subject? Scored against each of its faces; the best one decides',
         tags: ['galleries'],
@@ -267,7 +339,7 @@ export const galleryRoutes: FastifyPluginAsync<GalleryRouteOptions> = async (app
   app.post<{ Params: { gallery: string }; Body: SearchBody }>(
     '/galleries/:gallery/search',
     {
-      preValidation: multipartToBody,
+      preValidation: [access.guard('search'), multipartToBody],
       schema: {
         summary: 'Who is this? The closest subjects at or above the threshold; [] = an unknown person',
         tags: ['galleries'],

@@ -5,6 +5,7 @@
 import { Type, type Static } from 'typebox';
 import { ComparisonSchema } from '../../pipeline/verify-result.js';
 import { FaceReportSchema } from '../../pipeline/face-analysis.js';
+import { AUDIT_ACTIONS } from '../../gallery/gallery-store.js';
 import { FacePolicy } from './common.js';
 
 const Name = Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$', description: '1-64 of A-Z a-z 0-9 _ . -' });
@@ -125,6 +126,65 @@ export const SubjectList = Type.Object({
   gallery: Type.String(),
   subjects: Type.Array(SubjectSummary),
   next: Type.Optional(Type.String({ description: 'Pass as `after` for the next page; absent on the last' })),
+});
+
+export const SubjectPatchBody = Type.Object(
+  {
+    expires_at: Type.Optional(
+      Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
+        description: 'When the subject is deleted (in the future); null: kept until deleted',
+      }),
+    ),
+    consent_ref: Type.Optional(
+      Type.Union([Type.String({ minLength: 1, maxLength: 256 }), Type.Null()], {
+        description: 'A reference to the consent the subject gave; null: none',
+      }),
+    ),
+  },
+  { additionalProperties: false, minProperties: 1, description: 'The fields to change; others stay' },
+);
+export type SubjectPatchBody = Static<typeof SubjectPatchBody>;
+
+export const SubjectUpdated = Type.Object({ gallery: Type.String(), ...SubjectSummary.properties });
+
+export const AuditQuery = Type.Object({
+  gallery: Type.Optional(Name),
+  subject: Type.Optional(Name),
+  action: Type.Optional(
+    Type.Union(
+      AUDIT_ACTIONS.map((a) => Type.Literal(a)),
+      { description: 'Only entries of this action' },
+    ),
+  ),
+  since: Type.Optional(
+    Type.String({ format: 'date-time', description: 'Only entries at or after this time' }),
+  ),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),
+  cursor: Type.Optional(
+    Type.String({ pattern: '^[0-9]{1,18}$', description: 'The `next` of the previous page' }),
+  ),
+});
+export type AuditQuery = Static<typeof AuditQuery>;
+
+export const AuditPage = Type.Object({
+  entries: Type.Array(
+    Type.Object({
+      id: Type.Integer(),
+      at: Type.String({ description: 'ISO 8601' }),
+      actor: Type.String({
+        description: 'key:<name or 12 hex digits of the key’s SHA-256>, cli, sweeper, anonymous',
+      }),
+      action: Type.String({ description: AUDIT_ACTIONS.join(', ') }),
+      gallery: Type.String(),
+      subject: Type.Union([Type.String(), Type.Null()]),
+      face_id: Type.Union([Type.String(), Type.Null()]),
+      count: Type.Union([Type.Integer(), Type.Null()], {
+        description: 'Faces removed (delete, expire), matches returned (search), faces compared (verify)',
+      }),
+    }),
+    { description: 'Oldest first' },
+  ),
+  next: Type.Optional(Type.String({ description: 'Pass as `cursor` for the next page; absent on the last' })),
 });
 
 export const SubjectDetail = Type.Object({

@@ -94,6 +94,7 @@ describeWithFaces('HTTP API under fuzzing', () => {
   beforeAll(async () => {
     images = await startLoopbackImages(MAX_IMAGE_BYTES + 128 * 1024);
     const config = loadConfig({
+      DATA_DIR: process.env.DATA_DIR,
       LOG_LEVEL: 'silent',
       RATE_LIMIT_MAX: '0',
       ADMIN_API_KEYS: ADMIN_KEY,

@@ -1,15 +1,20 @@
 /**
  * `faceverify gallery` as a user runs it: child processes of bin/faceverify.js (built code in dist/) on
  * one temporary DATA_DIR, real LFW photos. Each call is a fresh process, so this also shows that the
- * embedded store keeps what the previous command wrote.
+ * embedded store keeps what the previous command wrote; and a running service on the same file sees
+ * what the CLI enrols and deletes without a restart (the SQLite change feed).
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { describeWithFaces, facePath } from '../../support/faces.js';
+import { loadConfig } from '../../../src/config/config.js';
+import { createService } from '../../../src/container.js';
+import { describeWithFaces, facePath, readFace } from '../../support/faces.js';
+import { waitUntil } from '../../support/wait-until.js';
 
 const run = promisify(execFile);
 const BIN = new URL('../../../bin/faceverify.js', import.meta.url).pathname;
@@ -60,5 +65,34 @@ describeWithFaces('faceverify gallery', () => {
     const show = await gallery('show', 'staff', 'bush');
     expect(show.code).not.toBe(0);
     expect(show.stderr).toContain('SUBJECT_NOT_FOUND');
+  });
+
+  it('a running service finds what the CLI enrols beside it, and never what it deleted', async () => {
+    // Wrong if it fails: `faceverify gallery enrol` while `npm start` runs would need a restart.
+    const service = await createService(
+      loadConfig({ LOG_LEVEL: 'silent', RATE_LIMIT_MAX: '0', DATA_DIR: dataDir, DATABASE_URL: '' }),
+      'both',
+    );
+    const app = service.app as FastifyInstance;
+    const search = async (): Promise<string[]> => {
+      const res = await app.inject({
+        method: 'POST',
+        url: '/galleries/live/search',
+        payload: { image: readFace(`lfw/images/Colin_Powell/Colin_Powell_0040.jpg`).toString('base64') },
+      });
+      return res.statusCode === 200
+        ? res.json<{ matches: { subject: string }[] }>().matches.map((m) => m.subject)
+        : [`HTTP ${res.statusCode}`];
+    };
+    try {
+      expect(await search()).toEqual(['HTTP 404']);
+      expect((await gallery('enrol', 'live', 'powell', lfw('Colin_Powell', 71))).code).toBe(0);
+      // The change arrives within a poll (500 ms); the guard only turns a hang into a failure.
+      await waitUntil("the CLI's enrol is searchable in the service", search, (s) => s[0] === 'powell');
+      expect((await gallery('delete', 'live', 'powell')).code).toBe(0);
+      expect(await search()).toEqual([]);
+    } finally {
+      await service.close();
+    }
   });
 });

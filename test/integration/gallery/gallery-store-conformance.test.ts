@@ -1,17 +1,19 @@
 // One suite, written once, run against both GalleryStore backends: SQLite in a fresh temp folder, and
 // PostgreSQL on the real server in a fresh schema per test (dropped afterwards).
 // Time budget: each test < 2 s; the SIGKILL test starts one child process (~1 s).
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createGalleryStore } from '../../../src/gallery/create-gallery-store.js';
 import type { CreateGalleryStoreOptions } from '../../../src/gallery/create-gallery-store.js';
+import type { GalleryChange } from '../../../src/gallery/gallery-database.js';
 import type { GalleryStore } from '../../../src/gallery/gallery-store.js';
 import { IndexedGalleryStore } from '../../../src/gallery/indexed-gallery-store.js';
 import { TemplateCipher } from '../../../src/gallery/template-cipher.js';
@@ -23,6 +25,8 @@ import { freePort, TcpProxy } from '../../support/tcp-proxy.js';
 const DIM = 192;
 const MODEL = 'mobilefacenet@d8ba40c0127f';
 const CHILD = fileURLToPath(new URL('./enrol-child.ts', import.meta.url));
+const CHANGE_CHILD = fileURLToPath(new URL('./change-child.ts', import.meta.url));
+const run = promisify(execFile);
 
 interface Harness {
   /** A store on this test's database (same data for every call); closed after the test. */
@@ -401,6 +405,114 @@ function conformance(makeHarness: () => Harness, serverBackend: boolean): void {
     ]);
   });
 
+  it("keeps a subject's expiry on later enrols, and changes retention and consent when asked", async () => {
+    // Wrong if it fails: every new photo would silently extend how long a person is kept, a changed
+    // retention would not be honoured by the sweeper, or a change would go unaudited.
+    const harness = setup();
+    let now = Date.UTC(2026, 0, 1);
+    const day = 86_400_000;
+    const store = await harness.open({ retentionDays: 30, now: () => now });
+    const vs = vectors(13, 3);
+    const enrol = (subject: string, i: number, extra: { expiresAt?: Date } = {}) =>
+      store.enrol({
+        gallery: 'g',
+        subject,
+        modelId: MODEL,
+        embedding: vs[i] as Float32Array,
+        face,
+        actor: 'cli',
+        ...extra,
+      });
+    await enrol('kept', 0);
+    await enrol('moved', 1);
+    const first = new Date(now + 30 * day).toISOString();
+    now += 10 * day;
+    await enrol('kept', 2);
+    expect((await store.getSubject('g', 'kept')).expires_at).toBe(first);
+    // An explicit expiry on a later enrol does change it.
+    await enrol('kept', 2, { expiresAt: new Date(now + 40 * day) });
+    expect((await store.getSubject('g', 'kept')).expires_at).toBe(new Date(now + 40 * day).toISOString());
+
+    const moved = await store.updateSubject(
+      'g',
+      'moved',
+      { expiresAt: new Date(now + day), consentRef: 'c-1' },
+      'key-A',
+    );
+    expect(moved).toMatchObject({ subject: 'moved', faces: 1, consent_ref: 'c-1' });
+    expect(moved.expires_at).toBe(new Date(now + day).toISOString());
+    // Only the fields given change.
+    expect(await store.updateSubject('g', 'moved', { consentRef: null }, 'key-A')).toMatchObject({
+      consent_ref: null,
+      expires_at: moved.expires_at,
+    });
+    expect(await store.updateSubject('g', 'kept', { expiresAt: null }, 'key-A')).toMatchObject({
+      expires_at: null,
+    });
+    for (const bad of [new Date(now), new Date(Number.NaN)]) {
+      expect(await rejection(store.updateSubject('g', 'moved', { expiresAt: bad }, 'key-A'))).toMatchObject({
+        code: 'INVALID_INPUT',
+      });
+    }
+    expect((await rejection(store.updateSubject('g', 'nobody', { consentRef: 'x' }, 'key-A'))).code).toBe(
+      'SUBJECT_NOT_FOUND',
+    );
+    expect(
+      (await rejection(store.updateSubject('nowhere', 'moved', { consentRef: 'x' }, 'key-A'))).code,
+    ).toBe('GALLERY_NOT_FOUND');
+
+    now += 2 * day;
+    expect(await store.sweepExpired('sweeper')).toEqual({ subjects: 1, faces: 1 });
+    now += 1000 * day;
+    expect(await store.sweepExpired('sweeper')).toEqual({ subjects: 0, faces: 0 });
+    expect((await store.listSubjects('g')).subjects.map((s) => s.subject)).toEqual(['kept']);
+    const audit = await store.readAudit({ gallery: 'g' });
+    expect(audit.filter((e) => e.action !== 'enrol').map((e) => [e.actor, e.action, e.subject])).toEqual([
+      ['key-A', 'update', 'moved'],
+      ['key-A', 'update', 'moved'],
+      ['key-A', 'update', 'kept'],
+      ['sweeper', 'expire', 'moved'],
+    ]);
+  });
+
+  it('reads the audit log by gallery, subject, action and time, a page at a time', async () => {
+    // Wrong if it fails: an administrator asking who touched one person would get everyone, or miss some.
+    const harness = setup();
+    let now = Date.UTC(2026, 0, 1);
+    const store = await harness.open({ now: () => now });
+    const [a, b] = vectors(14, 2) as [Float32Array, Float32Array];
+    await store.enrol({ gallery: 'g', subject: 'ana', modelId: MODEL, embedding: a, face, actor: 'key-A' });
+    now += 1000;
+    await store.enrol({ gallery: 'h', subject: 'ana', modelId: MODEL, embedding: b, face, actor: 'key-A' });
+    now += 1000;
+    await store.search({ gallery: 'g', modelId: MODEL, embedding: a, threshold: 0.5, actor: 'key-B' });
+    now += 1000;
+    await store.enrol({ gallery: 'g', subject: 'bo', modelId: MODEL, embedding: b, face, actor: 'key-A' });
+    await store.deleteSubject('g', 'ana', 'key-C');
+    const pick = (entries: { actor: string; action: string; gallery: string; subject: string | null }[]) =>
+      entries.map((e) => `${e.actor} ${e.action} ${e.gallery}/${e.subject ?? ''}`);
+    expect(pick(await store.readAudit({ subject: 'ana' }))).toEqual([
+      'key-A enrol g/ana',
+      'key-A enrol h/ana',
+      'key-C delete g/ana',
+    ]);
+    expect(pick(await store.readAudit({ gallery: 'g', subject: 'ana' }))).toEqual([
+      'key-A enrol g/ana',
+      'key-C delete g/ana',
+    ]);
+    expect(pick(await store.readAudit({ action: 'search' }))).toEqual(['key-B search g/']);
+    const since = new Date(Date.UTC(2026, 0, 1) + 2000);
+    expect(pick(await store.readAudit({ since, gallery: 'g' }))).toEqual([
+      'key-B search g/',
+      'key-A enrol g/bo',
+      'key-C delete g/ana',
+    ]);
+    const firstPage = await store.readAudit({ gallery: 'g', limit: 2 });
+    const secondPage = await store.readAudit({ gallery: 'g', limit: 2, after: firstPage.at(-1)?.id ?? 0 });
+    expect(pick([...firstPage, ...secondPage])).toEqual(pick(await store.readAudit({ gallery: 'g' })));
+    expect(secondPage).toHaveLength(2);
+  });
+
   it('keeps an audit log of enrol, delete, search and verify, without images or embeddings', async () => {
     // Wrong if it fails: an administrator could not tell who enrolled, searched or deleted whom.
     const store = await setup().open();
@@ -572,6 +684,34 @@ function conformance(makeHarness: () => Harness, serverBackend: boolean): void {
     expect(enrols.map((e) => e.face_id).sort()).toEqual([...ids].sort());
   });
 
+  it('two nodes on one database: a face enrolled on one is found on the other, a deleted one never', async () => {
+    // Wrong if it fails: a person deleted through one API node (or the CLI beside a server) could still
+    // be identified by another, or one enrolled there would not be found here.
+    const harness = setup();
+    const nodeA = await harness.open();
+    const nodeB = await harness.open();
+    const [a] = vectors(12, 1) as [Float32Array];
+    const probe = { gallery: 'g', modelId: MODEL, embedding: a, threshold: 0.9 };
+    expect((await rejection(nodeB.search(probe))).code).toBe('GALLERY_NOT_FOUND');
+    const enrolled = await nodeA.enrol({
+      gallery: 'g',
+      subject: 's',
+      modelId: MODEL,
+      embedding: a,
+      face,
+      actor: 'cli',
+    });
+    await until(async () => (await nodeB.search(probe)).length === 1);
+    await nodeA.deleteFace('g', 's', enrolled.face_id, 'cli');
+    // At once, whether or not B has had the notification yet: the candidate check drops it.
+    expect(await nodeB.search(probe)).toEqual([]);
+    // Without searching, B's index follows A's deletes through the change feed.
+    await nodeA.enrol({ gallery: 'g', subject: 't', modelId: MODEL, embedding: a, face, actor: 'cli' });
+    await until(async () => (await nodeB.health()).detail.includes('1 faces indexed'));
+    await nodeA.deleteSubject('g', 't', 'cli');
+    await until(async () => (await nodeB.health()).detail.includes('0 faces indexed'));
+  });
+
   it.skipIf(!serverBackend)(
     'answers UNAVAILABLE (503, retryable) while the database is away, then recovers and catches up',
     async () => {
@@ -646,6 +786,86 @@ function conformance(makeHarness: () => Harness, serverBackend: boolean): void {
 describe('GalleryStore conformance: SQLite', () => {
   conformance(sqliteHarness, false);
 
+  it("another process's enrols and deletes reach this one's index through the change feed", async () => {
+    // Wrong if it fails: a server would not find a person `faceverify gallery enrol` added beside it
+    // until a restart, or would keep a deleted person in its index.
+    const dir = mkdtempSync(join(tmpdir(), 'fv-gallery-'));
+    const { SqliteGalleryDatabase } = await import('../../../src/gallery/sqlite-gallery-database.js');
+    const db = new SqliteGalleryDatabase({ dataDir: dir, pollIntervalMs: 20 });
+    const store = new IndexedGalleryStore(db);
+    await store.open();
+    /** The next change this process hears of that matches (the store, registered first, hears it first). */
+    const heard = (match: (c: GalleryChange) => boolean): Promise<GalleryChange> =>
+      new Promise((resolve) => db.onChange((c) => match(c) && resolve(c)));
+    const child = async (op: Record<string, unknown>): Promise<Record<string, unknown>> => {
+      const { stdout } = await run(process.execPath, [
+        '--import',
+        'tsx',
+        CHANGE_CHILD,
+        JSON.stringify({ dataDir: dir }),
+        JSON.stringify(op),
+      ]);
+      return JSON.parse(stdout) as Record<string, unknown>;
+    };
+    const [a] = vectors(15, 1) as [Float32Array];
+    const probe = { gallery: 'g', modelId: MODEL, embedding: a, threshold: 0.9 };
+    try {
+      const enrolHeard = heard((c) => c.op === 'enrol');
+      const enrolled = await child({ op: 'enrol', gallery: 'g', subject: 's', embedding: [...a] });
+      expect(await enrolHeard).toEqual({ op: 'enrol', gallery: 'g', faceId: enrolled.face_id });
+      await store.settled();
+      expect((await store.search(probe)).map((m) => m.face_id)).toEqual([enrolled.face_id]);
+
+      const deleteHeard = heard((c) => c.op === 'delete-subject');
+      expect(await child({ op: 'delete-subject', gallery: 'g', subject: 's' })).toEqual({ deleted_faces: 1 });
+      await deleteHeard;
+      await store.settled();
+      expect((await store.health()).detail).toContain('0 faces indexed');
+      expect(await store.search(probe)).toEqual([]);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('reloads everything when changes it had not read yet were pruned', async () => {
+    // Wrong if it fails: a server that slept past the pruning of the change log would miss enrols.
+    const dir = mkdtempSync(join(tmpdir(), 'fv-gallery-'));
+    const { SqliteGalleryDatabase } = await import('../../../src/gallery/sqlite-gallery-database.js');
+    const db = new SqliteGalleryDatabase({ dataDir: dir, pollIntervalMs: 20 });
+    const store = new IndexedGalleryStore(db);
+    await store.open();
+    const other = new IndexedGalleryStore(new SqliteGalleryDatabase({ dataDir: dir }));
+    await other.open();
+    const raw = new Database(join(dir, 'galleries.sqlite'));
+    try {
+      const resynced = new Promise<GalleryChange>((resolve) =>
+        db.onChange((c) => c.op === 'resync' && resolve(c)),
+      );
+      const vs = vectors(16, 2);
+      // No timer runs between these (microtasks only): the pruning happens before the next poll.
+      for (const [i, v] of vs.entries()) {
+        await other.enrol({
+          gallery: 'g',
+          subject: `s${i}`,
+          modelId: MODEL,
+          embedding: v,
+          face,
+          actor: 'cli',
+        });
+      }
+      raw.exec('DELETE FROM gallery_changes');
+      await resynced;
+      await store.settled();
+      expect((await store.health()).detail).toContain('2 faces indexed');
+    } finally {
+      raw.close();
+      await other.close();
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('answers UNAVAILABLE while another process holds the write lock, then recovers', async () => {
     // Wrong if it fails: a locked file would hang the request or answer 500.
     const dir = mkdtempSync(join(tmpdir(), 'fv-gallery-'));
@@ -675,33 +895,6 @@ describe('GalleryStore conformance: SQLite', () => {
 
 describeWithPostgres('GalleryStore conformance: PostgreSQL', () => {
   conformance(postgresHarness, true);
-
-  it('two nodes on one database: a face enrolled on one is found on the other, a deleted one never', async () => {
-    // Wrong if it fails: a person deleted through one API node could still be identified by another.
-    const harness = (current = postgresHarness());
-    const nodeA = await harness.open();
-    const nodeB = await harness.open();
-    const [a] = vectors(12, 1) as [Float32Array];
-    const probe = { gallery: 'g', modelId: MODEL, embedding: a, threshold: 0.9 };
-    expect((await rejection(nodeB.search(probe))).code).toBe('GALLERY_NOT_FOUND');
-    const enrolled = await nodeA.enrol({
-      gallery: 'g',
-      subject: 's',
-      modelId: MODEL,
-      embedding: a,
-      face,
-      actor: 'cli',
-    });
-    await until(async () => (await nodeB.search(probe)).length === 1);
-    await nodeA.deleteFace('g', 's', enrolled.face_id, 'cli');
-    // At once, whether or not B has had the notification yet: the candidate check drops it.
-    expect(await nodeB.search(probe)).toEqual([]);
-    // Without searching, B's index follows A's deletes through the notifications.
-    await nodeA.enrol({ gallery: 'g', subject: 't', modelId: MODEL, embedding: a, face, actor: 'cli' });
-    await until(async () => (await nodeB.health()).detail.includes('1 faces indexed'));
-    await nodeA.deleteSubject('g', 't', 'cli');
-    await until(async () => (await nodeB.health()).detail.includes('0 faces indexed'));
-  });
 
   it('two nodes migrating one fresh schema at the same time both start', async () => {
     // Wrong if it fails: API nodes started together would crash on duplicate tables.

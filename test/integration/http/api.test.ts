@@ -55,6 +55,7 @@ for (const backend of backends) {
     beforeAll(async () => {
       files = await startStaticServer();
       const config = loadConfig({
+        DATA_DIR: process.env.DATA_DIR,
         LOG_LEVEL: 'silent',
         ADMIN_API_KEYS: 'admin-secret',
         BATCH_MAX_PAIRS: '5',

@@ -20,6 +20,7 @@ describeWithFaces('load: many concurrent verifies against a small queue', () => 
 
   beforeAll(async () => {
     const config = loadConfig({
+      DATA_DIR: process.env.DATA_DIR,
       LOG_LEVEL: 'silent',
       RATE_LIMIT_MAX: '0',
       MAX_QUEUE_SIZE: '6',

@@ -26,7 +26,12 @@ describeWithFaces('OpenAPI document against real responses', () => {
 
   beforeAll(async () => {
     service = await createService(
-      loadConfig({ LOG_LEVEL: 'silent', RATE_LIMIT_MAX: '0', ADMIN_API_KEYS: 'adm' }),
+      loadConfig({
+        DATA_DIR: process.env.DATA_DIR,
+        LOG_LEVEL: 'silent',
+        RATE_LIMIT_MAX: '0',
+        ADMIN_API_KEYS: 'adm',
+      }),
       'both',
     );
     app = service.app as FastifyInstance;

@@ -19,7 +19,12 @@ afterEach(async () => {
 
 /** A service without Redis runs its own worker (with the models); with Redis, the API alone. */
 async function api(env: Record<string, string>, redis = false): Promise<Service> {
-  const config = loadConfig({ LOG_LEVEL: 'silent', ...(redis ? { REDIS_URL } : {}), ...env });
+  const config = loadConfig({
+    DATA_DIR: process.env.DATA_DIR,
+    LOG_LEVEL: 'silent',
+    ...(redis ? { REDIS_URL } : {}),
+    ...env,
+  });
   const s = await createService(config, redis ? 'api' : 'both', {
     redisPrefix: env.REDIS_PREFIX ?? uniqueName('sec'),
   });

@@ -13,7 +13,7 @@ const services: Service[] = [];
 
 async function app(env: Record<string, string>): Promise<FastifyInstance> {
   const service = await createService(
-    loadConfig({ LOG_LEVEL: 'silent', RATE_LIMIT_MAX: '0', ...env }),
+    loadConfig({ DATA_DIR: process.env.DATA_DIR, LOG_LEVEL: 'silent', RATE_LIMIT_MAX: '0', ...env }),
     'both',
   );
   services.push(service);

@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { applyAffine, ARCFACE_TEMPLATE_112, type Point } from '../../../src/core/similarity-transform.js';
 import { MOBILEFACENET } from '../../../src/models/builtin.js';
+import { warpAffineToTensor } from '../../../src/core/warp-affine.js';
 import { boxTransform, Embedder, alignmentTransform } from '../../../src/pipeline/embedder.js';
 import type { InferenceSession } from '../../../src/runtime/onnx-session.js';
 
@@ -54,6 +55,37 @@ describe('Embedder.alignBatch', () => {
     // Landmarks exactly on the template shifted by (40, 30): a pure translation.
     near(applyAffine(alignmentTransform(landmarks, ARCFACE_TEMPLATE_112), [40, 30]), [0, 0]);
     expect(Array.from(byBox.data.subarray(0, 50))).not.toEqual(Array.from(byLandmarks.data.subarray(0, 50)));
+  });
+
+  it('puts the exact mirror of each crop beside it, for RGB and BGR models, two faces in a batch', () => {
+    // The mirror is copied from the crop, row by row reversed; warping again with `flip` must give the
+    // same values to the last bit (otherwise the flip-averaged embeddings would change).
+    const shifted = landmarks.map(([x, y]): Point => [x + 7.25, y - 3.5]);
+    for (const channels of ['RGB', 'BGR'] as const) {
+      const manifest = {
+        ...MOBILEFACENET,
+        flip: true,
+        normalization: { ...MOBILEFACENET.normalization, channels },
+      };
+      const batch = new Embedder(manifest, session).alignBatch([
+        { image, landmarks },
+        { image, landmarks: shifted },
+      ]);
+      const per = 3 * 112 * 112;
+      expect(batch.dims).toEqual([4, 3, 112, 112]);
+      [landmarks, shifted].forEach((lm, i) => {
+        const m = alignmentTransform(lm, ARCFACE_TEMPLATE_112);
+        const { mean, std } = manifest.normalization;
+        const plain = warpAffineToTensor(image, m, 112, 112, { mean, std });
+        const mirror = warpAffineToTensor(image, m, 112, 112, { mean, std, flip: true });
+        if (channels === 'BGR')
+          [plain, mirror].forEach((t) =>
+            t.set([...t.subarray(2 * 12544), ...t.subarray(12544, 2 * 12544), ...t.subarray(0, 12544)]),
+          );
+        expect(batch.data.subarray(2 * i * per, (2 * i + 1) * per)).toEqual(plain);
+        expect(batch.data.subarray((2 * i + 1) * per, (2 * i + 2) * per)).toEqual(mirror);
+      });
+    }
   });
 
   it('refuses a box-aligned model without a box (a bug between stages, not bad input)', () => {

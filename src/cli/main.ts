@@ -33,8 +33,11 @@ Commands:
                     register your own ONNX face embedder (then MODEL=NAME)
   models calibrate NAME --report report.json
                     take a model's threshold and calibration from a 'faceverify eval' report
-  eval --pairs P --images DIR [--out DIR]
+  eval --pairs P --images DIR [--out DIR] [--cache FILE]
                     LFW protocol evaluation (10-fold accuracy, ROC, calibration)
+  eval --identify --images DIR [--out DIR] [--cache FILE]
+                    LFW identification (1:N) through a gallery: rank-1, rank-5, DIR at 1 % FPIR
+                    (docs/identities.md)
   eval --degrade --pairs P --images DIR [--out DIR] [--pairs-per-row 300] [--seed 1] [--rows a,b]
                     robustness: LFW pairs with the second photo degraded (sideways, dark, masked,
                     HEIC, …), accuracy at the shipped threshold (docs/robustness.md)
@@ -84,6 +87,9 @@ export async function main(argv: string[]): Promise<number> {
         images: { type: 'string' },
         concurrency: { type: 'string' },
         'fallback-min-face': { type: 'string' },
+        cache: { type: 'string' },
+        // eval --identify
+        identify: { type: 'boolean', default: false },
         // eval --degrade
         degrade: { type: 'boolean', default: false },
         'pairs-per-row': { type: 'string' },

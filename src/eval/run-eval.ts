@@ -19,7 +19,8 @@ import { cosineSimilarity } from '../core/similarity.js';
 import { FaceVerifyError, isFaceVerifyError, type ErrorCode } from '../errors.js';
 import type { PlattCalibration } from '../core/scoring.js';
 import type { FaceAnalysis, FacePolicy } from '../pipeline/face-analysis.js';
-import type { Analyzer } from '../pipeline/face-analyzer.js';
+import { analysisIdentity, type Analyzer } from '../pipeline/face-analyzer.js';
+import type { AnalysisFileCache } from './analysis-cache.js';
 import { readLfwPairs, type LfwPair } from './lfw-pairs.js';
 import { accuracyAt, evaluateScores, type VerificationMetrics } from './metrics.js';
 
@@ -49,6 +50,8 @@ export interface RunEvalOptions {
   fallbackVerifier?: EvalVerifier;
   /** Error codes that trigger the fallback. */
   fallbackOn?: readonly ErrorCode[];
+  /** Analyses kept from earlier runs (and this one's, added as they finish). */
+  cache?: AnalysisFileCache;
   onProgress?: (progress: EvalProgress) => void;
   signal?: AbortSignal;
 }
@@ -133,7 +136,10 @@ export interface EvalRun {
   pairs: PairScore[];
 }
 
-interface ImageOutcome {
+/** One image's analysis by the main verifier, and the permanent error (NO_FACE…) it gave. */
+export interface ImageOutcome {
+  /** The analysis that gave the embedding (the fallback's when it rescued the image). */
+  analysis: FaceAnalysis | null;
   embedding: Float32Array | null;
   failure: ImageFailure | null;
   faceCount: number;
@@ -146,9 +152,42 @@ interface ImageOutcome {
 
 const DEFAULT_FALLBACK_ON: readonly ErrorCode[] = ['NO_FACE', 'FACE_TOO_SMALL'];
 
-async function analyseImage(
+/** The main verifier's analysis, from the cache when it has it; photo errors (4xx) are kept too. */
+async function primaryAnalysis(
+  bytes: Uint8Array,
+  opts: Pick<RunEvalOptions, 'verifier' | 'cache'> & { facePolicy: FacePolicy },
+): Promise<FaceAnalysis> {
+  const call = { facePolicy: opts.facePolicy };
+  const { cache } = opts;
+  if (!cache) return opts.verifier.analyze(bytes, call);
+  const key = cache.key(bytes, analysisIdentity(opts.verifier, opts.facePolicy));
+  const kept = cache.get(key);
+  if (kept && 'analysis' in kept) return kept.analysis;
+  if (kept) throw new FaceVerifyError(kept.error.code, kept.error.message);
+  try {
+    const analysis = await opts.verifier.analyze(bytes, call);
+    await cache.put(key, { analysis });
+    return analysis;
+  } catch (err) {
+    if (isFaceVerifyError(err) && !err.retryable && err.status < 500) {
+      await cache.put(key, { error: { code: err.code, message: err.message } });
+    }
+    throw err;
+  }
+}
+
+/**
+ * Reads and analyses one image (see the header for errors and the fallback).
+ *
+ * @example
+ * const o = await analyseImage('lfw/images/Ann/Ann_0001.jpg', { verifier, facePolicy: 'center' });
+ * o.embedding ?? o.failure?.code;
+ */
+export async function analyseImage(
   path: string,
-  opts: RunEvalOptions & { facePolicy: FacePolicy },
+  opts: Pick<RunEvalOptions, 'verifier' | 'fallbackVerifier' | 'fallbackOn' | 'cache'> & {
+    facePolicy: FacePolicy;
+  },
 ): Promise<ImageOutcome> {
   const start = performance.now();
   let bytes: Uint8Array;
@@ -159,6 +198,7 @@ async function analyseImage(
   }
   const call = { facePolicy: opts.facePolicy };
   const outcome: ImageOutcome = {
+    analysis: null,
     embedding: null,
     failure: null,
     faceCount: 0,
@@ -169,7 +209,8 @@ async function analyseImage(
     timings: null,
   };
   try {
-    const a = await opts.verifier.analyze(bytes, call);
+    const a = await primaryAnalysis(bytes, opts);
+    outcome.analysis = a;
     outcome.embedding = a.embedding;
     outcome.faceCount = a.faceCount;
     outcome.timings = a.timings;
@@ -182,6 +223,7 @@ async function analyseImage(
       outcome.primaryCode = err.code;
       try {
         const a = await opts.fallbackVerifier.analyze(bytes, call);
+        outcome.analysis = a;
         outcome.embedding = a.embedding;
         outcome.faceCount = a.faceCount;
         outcome.fallbackRescued = true;

@@ -10,14 +10,7 @@ import { degradeSummary, writeDegradeReport } from '../../eval/degrade-report.js
 import { runDegrade } from '../../eval/run-degrade.js';
 import { createVerifier } from '../../create-verifier.js';
 import type { CommandContext } from './command.js';
-import { perCallOptions } from './shared.js';
-
-function wholeNumber(value: string | undefined, fallback: number, name: string, min: number): number {
-  const n = Number(value ?? fallback);
-  if (!Number.isInteger(n) || n < min)
-    throw new FaceVerifyError('INVALID_INPUT', `--${name} must be a whole number ≥ ${min}`);
-  return n;
-}
+import { perCallOptions, printReport, wholeNumber } from './shared.js';
 
 export async function degradeCommand(ctx: CommandContext): Promise<number> {
   const { pairs, images } = ctx.options;
@@ -53,11 +46,7 @@ export async function degradeCommand(ctx: CommandContext): Promise<number> {
       },
     });
     const files = ctx.options.out ? await writeDegradeReport(run, ctx.options.out) : [];
-    if (ctx.json) ctx.print(JSON.stringify(run.report));
-    else {
-      ctx.print(degradeSummary(run.report));
-      if (files.length > 0) ctx.print(`report: ${files.join(', ')}`);
-    }
+    printReport(ctx, run.report, () => degradeSummary(run.report), files);
     return 0;
   } finally {
     await verifier.close();

@@ -1,6 +1,7 @@
 /**
  * `faceverify eval --pairs PAIRS --images DIR [--out DIR] [--json]`: the LFW protocol evaluation of the
- * configured model (see docs/accuracy.md). Faces are chosen with the `center` policy, as the field does
+ * configured model (see docs/accuracy.md). `--cache FILE` keeps every image's analysis for the next run
+ * (src/eval/analysis-cache.ts). `--identify` is the 1:N evaluation (eval-identify.ts). Faces are chosen with the `center` policy, as the field does
  * on LFW; images where no face of MIN_FACE_SIZE is found get a second look with a smaller minimum
  * (`--fallback-min-face`, 0 to turn off), and the report says how often that happened.
  */
@@ -9,18 +10,20 @@ import { FaceVerifyError } from '../../errors.js';
 import { reportSummary, writeEvalReport } from '../../eval/report.js';
 import { runEval } from '../../eval/run-eval.js';
 import { createAnalyzer } from '../../create-verifier.js';
-import { FaceAnalyzer } from '../../pipeline/face-analyzer.js';
 import type { Command } from './command.js';
+import { AnalysisFileCache } from '../../eval/analysis-cache.js';
 import { degradeCommand } from './eval-degrade.js';
-import { perCallOptions } from './shared.js';
+import { identifyCommand } from './eval-identify.js';
+import { fallbackAnalyzer, perCallOptions, printReport } from './shared.js';
 
 export const evalCommand: Command = async (ctx) => {
   if (ctx.options.degrade) return degradeCommand(ctx);
+  if (ctx.options.identify) return identifyCommand(ctx);
   const { pairs, images } = ctx.options;
   if (!pairs || !images) {
     throw new FaceVerifyError(
       'INVALID_INPUT',
-      'Usage: faceverify eval --pairs PAIRS --images DIR [--out DIR] [--json]',
+      'Usage: faceverify eval --pairs PAIRS --images DIR [--out DIR] [--cache FILE] [--json]',
     );
   }
   const fallbackMin = Number(ctx.options['fallback-min-face'] ?? 20);
@@ -35,18 +38,12 @@ export const evalCommand: Command = async (ctx) => {
   }
   const { threads, ...base } = verifierOptions(ctx.config);
   const verifier = await createAnalyzer(base, threads ?? 0);
-  // The fallback sees few images (about 1 in 1000 on LFW): it runs in this thread.
-  const fallbackVerifier =
-    fallbackMin > 0
-      ? await FaceAnalyzer.create({
-          ...base,
-          detect: { ...verifier.settings.detect, minFaceSize: fallbackMin },
-          tooSmallFloor: 0,
-        })
-      : undefined;
+  const fallbackVerifier = await fallbackAnalyzer(base, verifier, fallbackMin);
+  const cache = ctx.options.cache ? await AnalysisFileCache.open(ctx.options.cache) : undefined;
   let last = 0;
   try {
     const run = await runEval({
+      ...(cache && { cache }),
       pairsFile: pairs,
       imagesDir: images,
       verifier,
@@ -64,11 +61,7 @@ export const evalCommand: Command = async (ctx) => {
     });
     if (!ctx.json && process.stderr.isTTY) process.stderr.write('\n');
     const files = ctx.options.out ? await writeEvalReport(run, ctx.options.out) : [];
-    if (ctx.json) ctx.print(JSON.stringify(run.report));
-    else {
-      ctx.print(reportSummary(run.report));
-      if (files.length > 0) ctx.print(`report: ${files.join(', ')}`);
-    }
+    printReport(ctx, run.report, () => reportSummary(run.report), files);
     return 0;
   } finally {
     await Promise.all([verifier.close(), fallbackVerifier?.close()]);

@@ -2,7 +2,7 @@
 import { verifierOptions } from '../../config/verifier-options.js';
 import { FaceVerifyError } from '../../errors.js';
 import { FACE_POLICIES, type FacePolicy } from '../../pipeline/face-analysis.js';
-import { FaceAnalyzer } from '../../pipeline/face-analyzer.js';
+import { FaceAnalyzer, type Analyzer, type AnalyzerOptions } from '../../pipeline/face-analyzer.js';
 import { scoringSettings, Verifier, type PerCallOptions } from '../../pipeline/verifier.js';
 import { DEFAULT_SESSION_OPTIONS } from '../../runtime/onnx-session.js';
 import { readInput } from '../read-input.js';
@@ -57,4 +57,41 @@ export async function verifierFor(ctx: CommandContext): Promise<Verifier> {
 
 export function inputBytes(ctx: CommandContext, input: string): Promise<Uint8Array> {
   return readInput(input, ctx.config.maxImageSizeMb * 1024 * 1024);
+}
+
+/** `--name N` as a whole number ≥ min (`fallback` when absent). */
+export function wholeNumber(value: string | undefined, fallback: number, name: string, min: number): number {
+  const n = Number(value ?? fallback);
+  if (!Number.isInteger(n) || n < min)
+    throw new FaceVerifyError('INVALID_INPUT', `--${name} must be a whole number ≥ ${min}`);
+  return n;
+}
+
+/**
+ * The evaluations' second look at photos without a face of MIN_FACE_SIZE (`--fallback-min-face`; 0:
+ * none). It sees few images (about 1 in 1000 on LFW), so it runs in this thread.
+ */
+export async function fallbackAnalyzer(
+  options: Partial<AnalyzerOptions>,
+  main: Pick<Analyzer, 'settings'>,
+  minFaceSize: number,
+): Promise<FaceAnalyzer | undefined> {
+  if (minFaceSize <= 0) return undefined;
+  return FaceAnalyzer.create({
+    ...options,
+    detect: { ...main.settings.detect, minFaceSize },
+    tooSmallFloor: 0,
+  });
+}
+
+/** An evaluation's answer: the report as JSON with --json, else its summary and the files written. */
+export function printReport(
+  ctx: CommandContext,
+  report: unknown,
+  summary: () => string,
+  files: string[],
+): void {
+  if (ctx.json) return ctx.print(JSON.stringify(report));
+  ctx.print(summary());
+  if (files.length > 0) ctx.print(`report: ${files.join(', ')}`);
 }

@@ -321,7 +321,7 @@ export async function createService(
       logger,
       webUi: config.webUi === 'on',
       ...(galleries && verifier && fetchUrl
-        ? { galleries: { store: galleries, verifier, fetchImage: fetchUrl } }
+        ? { galleries: { store: galleries, verifier, fetchImage: fetchUrl, searchFpir: config.searchFpir } }
         : {}),
     });
   }

@@ -444,6 +444,12 @@ export const SCHEMA = {
     doc: 'Days an enrolled subject is kept unless its enrol sets expires_at; then deleted by the sweeper (0: kept until deleted)',
     parse: int(0, 36_500),
   }),
+  searchFpir: setting({
+    env: 'SEARCH_FPIR',
+    default: 0.01,
+    doc: 'Gallery search without a threshold: raise the threshold with the gallery size so an unknown person matches someone at most this often (0: the verification threshold)',
+    parse: num(0, 0.5),
+  }),
   retainFaceCrops: setting<boolean>({
     env: 'RETAIN_FACE_CROPS',
     default: false,

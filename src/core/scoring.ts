@@ -8,6 +8,7 @@
  * in distances see the same boundary. `confidence` is a calibrated probability of a match,
  * p = 1 / (1 + exp(−(a·cos + b))), with a and b fitted by Platt scaling on LFW pairs (docs/accuracy.md).
  */
+import { impostorTail, openSetThreshold, type ImpostorTail } from './open-set.js';
 import { atThreshold, thresholdForFar, type OperatingPoint, type RocTable } from './operating-point.js';
 import { cosineSimilarity, cosineToEuclidean, euclideanDistance, euclideanToCosine } from './similarity.js';
 
@@ -51,6 +52,10 @@ export interface ScoringSettings {
 
 /** Where the threshold in force came from. */
 export type ThresholdSource = 'request' | 'configured' | 'translated' | 'match_far' | 'model';
+
+/** A search's threshold: a verification threshold choice, or one raised for the gallery's size. */
+export type SearchThreshold =
+  ThresholdChoice | { threshold: number; source: 'open-set'; open_set: { fpir: number; subjects: number } };
 
 export interface ThresholdChoice {
   threshold: number;
@@ -159,6 +164,24 @@ export class Scoring {
 
   /** The configured threshold choice (no per-call threshold), worked out once. */
   private readonly configured: ThresholdChoice;
+
+  /** The model's impostor-score tail, fitted once from its ROC (none without one). */
+  private tail: ImpostorTail | undefined | null = null;
+
+  /**
+   * The threshold of a search among `subjects` enrolled people (src/core/open-set.ts): a per-call
+   * threshold as given; else the verification threshold raised, when the model has a ROC, until an
+   * unknown person matches someone with probability at most `fpir` (0 = the verification threshold).
+   */
+  searchThreshold(subjects: number, fpir: number, perCall?: number): SearchThreshold {
+    const base = this.choice(perCall);
+    if (perCall !== undefined || !(fpir > 0)) return base;
+    if (this.tail === null) this.tail = this.model.roc ? impostorTail(this.model.roc) : undefined;
+    if (!this.tail) return base;
+    const openSet = openSetThreshold(this.tail, subjects, fpir);
+    if (openSet <= base.threshold) return base;
+    return { threshold: roundTo(openSet, PRECISION.score), source: 'open-set', open_set: { fpir, subjects } };
+  }
 
   /** The cosine threshold in force for a call. */
   threshold(perCall?: number): number {

@@ -24,7 +24,7 @@ import { createGalleryStore } from '../gallery/create-gallery-store.js';
 import { searchGallery } from '../gallery/gallery-scoring.js';
 import type { FacePolicy } from '../pipeline/face-analysis.js';
 import type { Verifier } from '../pipeline/verifier.js';
-import type { ThresholdSource } from '../core/scoring.js';
+import type { SearchThreshold } from '../core/scoring.js';
 import type { AnalysisFileCache } from './analysis-cache.js';
 import {
   identificationMetrics,
@@ -100,6 +100,8 @@ export interface RunIdentifyOptions {
   fallbackVerifier?: EvalVerifier;
   onProgress?: (p: { done: number; total: number; failed: number; elapsedMs: number; etaMs: number }) => void;
   signal?: AbortSignal;
+  /** SEARCH_FPIR: the searches "as a user gets them" raise the threshold for the gallery's size. */
+  searchFpir?: number;
 }
 
 export interface ImageError {
@@ -126,7 +128,13 @@ export interface IdentifyReport {
   imagesDir: string;
   model: { name: string; id: string; embeddingSize: number };
   facePolicy: FacePolicy;
-  threshold: { cosine_similarity: number; source: ThresholdSource; minConfidence: number | null };
+  threshold: {
+    cosine_similarity: number;
+    source: SearchThreshold['source'];
+    minConfidence: number | null;
+    /** With source open-set: the target FPIR and the number of subjects it was raised for. */
+    openSet?: { fpir: number; subjects: number };
+  };
   detection: { minFaceSize: number; fallbackMinFaceSize: number | null };
   counts: {
     people: number;
@@ -210,6 +218,8 @@ export async function runIdentify(options: RunIdentifyOptions): Promise<Identify
   const searchStart = performance.now();
   const dataDir = await mkdtemp(join(tmpdir(), 'faceverify-identify-'));
   const store = createGalleryStore({ dataDir });
+  let searchChoice: SearchThreshold | undefined;
+  let answeredWith: SearchThreshold | undefined;
   const mated: MatedProbe[] = [];
   const nonMated: NonMatedProbe[] = [];
   try {
@@ -228,6 +238,10 @@ export async function runIdentify(options: RunIdentifyOptions): Promise<Identify
       });
       enrolled.add(subject);
     }
+    searchChoice = verifier.scoring.searchThreshold(
+      await store.subjectCount(GALLERY),
+      options.searchFpir ?? 0,
+    );
     const ask = async (
       path: string,
     ): Promise<{ candidates: MatedProbe['candidates']; accepted: string | null }> => {
@@ -244,8 +258,10 @@ export async function runIdentify(options: RunIdentifyOptions): Promise<Identify
         gallery: GALLERY,
         analysis,
         limit: 1,
+        fpir: options.searchFpir ?? 0,
         actor: ACTOR,
       });
+      answeredWith = answered.choice;
       return {
         candidates: ranked.matches.map((m) => ({ subject: m.subject, score: m.cosine_similarity })),
         accepted: answered.matches[0]?.subject ?? null,
@@ -298,7 +314,7 @@ export async function runIdentify(options: RunIdentifyOptions): Promise<Identify
     ];
   });
   const model = verifier.model;
-  const choice = verifier.scoring.choice();
+  const choice = answeredWith ?? searchChoice ?? verifier.scoring.choice();
   const enrolFailed = plan.enrol.filter((e) => !outcome(e.path).analysis).length;
   const report: IdentifyReport = {
     createdAt: new Date().toISOString(),
@@ -309,6 +325,7 @@ export async function runIdentify(options: RunIdentifyOptions): Promise<Identify
       cosine_similarity: choice.threshold,
       source: choice.source,
       minConfidence: verifier.scoring.settings.minConfidence ?? null,
+      ...('open_set' in choice ? { openSet: choice.open_set } : {}),
     },
     detection: {
       minFaceSize: verifier.analyzer.settings.detect.minFaceSize,

@@ -4,7 +4,7 @@
  * and the CLI so both answer the same.
  */
 import { FaceVerifyError } from '../errors.js';
-import type { Comparison } from '../core/scoring.js';
+import type { Comparison, SearchThreshold } from '../core/scoring.js';
 import { PRECISION, roundTo } from '../core/scoring.js';
 import type { FaceAnalysis } from '../pipeline/face-analysis.js';
 import type { Verifier } from '../pipeline/verifier.js';
@@ -56,15 +56,26 @@ export async function verifySubject(
 }
 
 /**
- * The closest subjects at or above the threshold (the verifier's unless one is given), best first, one
- * per subject; `matches: []` means an unknown person.
+ * The closest subjects at or above the threshold, best first, one per subject; `matches: []` means an
+ * unknown person. The threshold is the one given, else the verification threshold raised for the
+ * gallery's size so that an unknown person is matched to someone with probability at most `fpir`
+ * (SEARCH_FPIR; see src/core/open-set.ts).
  */
 export async function searchGallery(
   verifier: Verifier,
   store: GalleryStore,
-  input: { gallery: string; analysis: FaceAnalysis; limit?: number; threshold?: number; actor: Actor },
-): Promise<{ matches: ScoredMatch[]; threshold: number }> {
-  const threshold = verifier.scoring.threshold(input.threshold);
+  input: {
+    gallery: string;
+    analysis: FaceAnalysis;
+    limit?: number;
+    threshold?: number;
+    fpir?: number;
+    actor: Actor;
+  },
+): Promise<{ matches: ScoredMatch[]; threshold: number; choice: SearchThreshold }> {
+  const subjects = input.threshold === undefined ? await store.subjectCount(input.gallery) : 0;
+  const choice = verifier.scoring.searchThreshold(subjects, input.fpir ?? 0, input.threshold);
+  const threshold = choice.threshold;
   const found = await store.search({
     gallery: input.gallery,
     modelId: input.analysis.modelId,
@@ -82,5 +93,5 @@ export async function searchGallery(
       cosine_similarity: roundTo(m.cosine_similarity, PRECISION.metric),
       confidence: roundTo(verifier.scoring.confidence(m.cosine_similarity), PRECISION.confidence),
     }));
-  return { matches, threshold };
+  return { matches, threshold, choice };
 }

@@ -199,6 +199,8 @@ export interface GalleryStore {
   faceCrop(faceId: string): Promise<Uint8Array | undefined>;
   /** Best face per subject, best first; `[]` = nobody in the gallery is that close. */
   search(input: SearchInput): Promise<SearchMatch[]>;
+  /** How many subjects a search of the gallery compares against (0 for an unknown gallery). */
+  subjectCount(gallery: string): Promise<number>;
   /** Hard deletes; each answers the number of faces removed. */
   deleteGallery(gallery: string, actor: Actor): Promise<number>;
   deleteSubject(gallery: string, subject: string, actor: Actor): Promise<number>;

@@ -301,6 +301,10 @@ export class IndexedGalleryStore implements GalleryStore {
     return new Uint8Array(crop.buffer, crop.byteOffset, crop.byteLength);
   }
 
+  async subjectCount(gallery: string): Promise<number> {
+    return this.indexes.get(gallery)?.index.subjectCount ?? 0;
+  }
+
   async search(input: SearchInput): Promise<SearchMatch[]> {
     const entry = this.indexes.get(input.gallery);
     if (!entry) {

@@ -47,6 +47,8 @@ export class SearchIndex {
   private faceIds: string[] = [];
   private subjects: string[] = [];
   private slots = new Map<string, number>();
+  /** Faces per subject, so the number of subjects is known without a scan. */
+  private faceCounts = new Map<string, number>();
 
   constructor(dim: number, capacity = INITIAL_CAPACITY) {
     if (!Number.isInteger(dim) || dim < 1) throw new RangeError(`dimension must be a positive integer`);
@@ -56,6 +58,11 @@ export class SearchIndex {
 
   get size(): number {
     return this.faceIds.length;
+  }
+
+  /** Subjects with at least one face here. */
+  get subjectCount(): number {
+    return this.faceCounts.size;
   }
 
   /** Floats allocated (capacity × dim), for memory figures. */
@@ -87,12 +94,17 @@ export class SearchIndex {
     this.faceIds.push(faceId);
     this.subjects.push(subject);
     this.slots.set(faceId, slot);
+    this.faceCounts.set(subject, (this.faceCounts.get(subject) ?? 0) + 1);
   }
 
   /** Removes a face; answers whether it was there. */
   remove(faceId: string): boolean {
     const slot = this.slots.get(faceId);
     if (slot === undefined) return false;
+    const subject = this.subjects[slot] as string;
+    const left = (this.faceCounts.get(subject) ?? 1) - 1;
+    if (left > 0) this.faceCounts.set(subject, left);
+    else this.faceCounts.delete(subject);
     const last = this.faceIds.length - 1;
     if (slot !== last) {
       this.data.copyWithin(slot * this.dim, last * this.dim, (last + 1) * this.dim);

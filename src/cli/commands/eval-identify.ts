@@ -1,8 +1,9 @@
 /**
  * `faceverify eval --identify --images DIR [--out DIR] [--cache FILE] [--fallback-min-face N] [--json]`:
  * LFW identification (1:N) of the configured model through a real gallery and its search
- * (src/eval/run-identify.ts, docs/identities.md). Face policy `center`, the threshold in force
- * (the model's, or COSINE_SIMILARITY_THRESHOLD / --threshold), INFERENCE_THREADS threads. Without
+ * (src/eval/run-identify.ts, docs/identities.md). Face policy `center`, the search threshold a user
+ * gets (the verification threshold raised for the gallery's size by SEARCH_FPIR), or exactly
+ * `--threshold` when given; INFERENCE_THREADS threads. Without
  * `--fallback-min-face` the photos are analysed as the service analyses an enrolment or a search.
  * `--cache FILE` keeps every photo's analysis, so a second run only searches.
  */
@@ -46,6 +47,8 @@ export async function identifyCommand(ctx: CommandContext): Promise<number> {
       verifier,
       facePolicy: perCall.facePolicy ?? 'center',
       concurrency,
+      // --threshold asks for the figures at exactly that threshold.
+      searchFpir: perCall.threshold !== undefined ? 0 : ctx.config.searchFpir,
       ...(cache && { cache }),
       ...(fallbackVerifier && { fallbackVerifier }),
       onProgress: (p) => {

@@ -94,9 +94,16 @@ async function withPhoto(
         analysis,
         ...(limit !== undefined ? { limit } : {}),
         ...(threshold !== undefined ? { threshold } : {}),
+        fpir: ctx.config.searchFpir,
         actor: ACTOR,
       });
-      return { ...r, model: verifier.modelName };
+      const { choice, ...answer } = r;
+      return {
+        ...answer,
+        threshold_source: choice.source,
+        ...('open_set' in choice ? { open_set: choice.open_set } : {}),
+        model: verifier.modelName,
+      };
     }
     throw usage();
   } finally {

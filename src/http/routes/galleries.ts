@@ -47,6 +47,8 @@ export interface GalleryRouteOptions {
   maxImageBytes: number;
   /** Who may do what (API_KEY_SCOPES, admin keys) and the audit actor of each request. */
   access: Access;
+  /** Target false-positive identification rate of a search without a threshold (SEARCH_FPIR). */
+  searchFpir: number;
 }
 
 type ImageBody = { image?: string; image_url?: string; face_policy?: FaceAnalysisPolicy };
@@ -358,16 +360,19 @@ export const galleryRoutes: FastifyPluginAsync<GalleryRouteOptions> = async (app
       const start = performance.now();
       const analysis = await analyse(request);
       const { limit, threshold } = request.body;
-      const { matches, threshold: applied } = await searchGallery(verifier, store, {
+      const { matches, choice } = await searchGallery(verifier, store, {
         gallery: request.params.gallery,
         analysis,
         ...(limit !== undefined ? { limit } : {}),
         ...(threshold !== undefined ? { threshold } : {}),
+        fpir: opts.searchFpir,
         actor: actorOf(request),
       });
       return {
         matches,
-        threshold: applied,
+        threshold: choice.threshold,
+        threshold_source: choice.source,
+        ...('open_set' in choice ? { open_set: choice.open_set } : {}),
         faces: [analysis.face],
         model: verifier.modelName,
         processing_time: seconds(start),

@@ -221,6 +221,19 @@ export const SearchResult = Type.Object({
     { description: 'Best first, one per subject, at or above the threshold; [] = an unknown person' },
   ),
   threshold: Type.Number({ description: 'The cosine threshold applied' }),
+  threshold_source: Type.String({
+    description:
+      'request (given), open-set (raised for the gallery size to keep SEARCH_FPIR), or where the verification threshold came from',
+  }),
+  open_set: Type.Optional(
+    Type.Object(
+      {
+        fpir: Type.Number({ description: 'Target rate of an unknown person matched to someone' }),
+        subjects: Type.Integer({ description: 'Subjects the search compared against' }),
+      },
+      { description: 'With threshold_source open-set: what the threshold was raised for' },
+    ),
+  ),
   faces: Type.Array(FaceReportSchema, { minItems: 1, maxItems: 1 }),
   model: Type.String(),
   processing_time: Type.Number({ description: 'Seconds' }),

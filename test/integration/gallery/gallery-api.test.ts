@@ -130,6 +130,9 @@ for (const backend of backends) {
         expect(answer.matches[0]?.subject).toBe('bush');
         expect(answer.matches.every((m) => m.cosine_similarity >= answer.threshold)).toBe(true);
         expect(answer.matches[0]?.confidence).toBeGreaterThan(0.5);
+        // A gallery this small keeps the verification threshold (SEARCH_FPIR raises it from ~10 people).
+        expect(known.body.threshold_source).toBe('model');
+        expect(known.body.open_set).toBeUndefined();
 
         const unknown = await call('POST', '/galleries/staff/search', photo(BLAIR));
         expect(unknown.status).toBe(200);

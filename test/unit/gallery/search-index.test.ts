@@ -78,6 +78,25 @@ describe('SearchIndex', () => {
     }
   });
 
+  it('counts subjects, not faces, through adds, repeated adds and removals (the open-set threshold uses it)', () => {
+    const random = prng(7);
+    const index = new SearchIndex(8);
+    index.add('a1', 'ana', unit(random, 8));
+    index.add('a2', 'ana', unit(random, 8));
+    index.add('a2', 'ana', unit(random, 8));
+    index.add('b1', 'ben', unit(random, 8));
+    index.add('c1', 'cy', unit(random, 8));
+    expect([index.size, index.subjectCount]).toEqual([4, 3]);
+    index.remove('a1');
+    expect(index.subjectCount).toBe(3);
+    index.remove('a2');
+    expect(index.subjectCount).toBe(2);
+    index.removeSubject('cy');
+    expect([index.size, index.subjectCount]).toEqual([1, 1]);
+    expect(index.remove('nobody')).toBe(false);
+    expect(index.subjectCount).toBe(1);
+  });
+
   it('normalises what it is given, ignores a repeated add, and honours exclude', () => {
     // Wrong if it fails: an unnormalised embedding would score above 1, a replayed enrol notification
     // would index a face twice, or a face known deleted would still be returned.

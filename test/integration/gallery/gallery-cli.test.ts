@@ -4,44 +4,26 @@
  * embedded store keeps what the previous command wrote; and a running service on the same file sees
  * what the CLI enrols and deletes without a restart (the SQLite change feed).
  */
-import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config/config.js';
 import { createService } from '../../../src/container.js';
 import { describeWithFaces, facePath, readFace } from '../../support/faces.js';
+import { galleryCli, requireBuiltCli } from '../../support/gallery-cli.js';
 import { waitUntil } from '../../support/wait-until.js';
 
-const run = promisify(execFile);
-const BIN = new URL('../../../bin/faceverify.js', import.meta.url).pathname;
 const lfw = (name: string, n: number): string =>
   facePath(`lfw/images/${name}/${name}_${String(n).padStart(4, '0')}.jpg`);
 
 let dataDir: string;
 
-async function gallery(
-  ...args: string[]
-): Promise<{ code: number; json: Record<string, unknown>; stderr: string }> {
-  try {
-    const { stdout } = await run(process.execPath, [BIN, 'gallery', ...args, '--json'], {
-      timeout: 30_000,
-      env: { ...process.env, DATA_DIR: dataDir, DATABASE_URL: '' },
-    });
-    return { code: 0, json: JSON.parse(stdout) as Record<string, unknown>, stderr: '' };
-  } catch (err) {
-    const e = err as { code: number; stderr: string };
-    return { code: e.code, json: {}, stderr: e.stderr };
-  }
-}
+const gallery = (...args: string[]) => galleryCli({ DATA_DIR: dataDir }, ...args);
 
 beforeAll(() => {
-  if (!existsSync(new URL('../../../dist/cli/main.js', import.meta.url))) {
-    throw new Error('dist/ is missing: run `npm run build` (npm ci does it)');
-  }
+  requireBuiltCli();
   dataDir = mkdtempSync(join(tmpdir(), 'fv-gallery-cli-'));
 });
 

@@ -6,43 +6,25 @@
  *
  * Time budget: one service start (models, ~3 s), four HTTP enrols, three CLI runs (~3 s each).
  */
-import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config/config.js';
 import { createService } from '../../../src/container.js';
 import { describeWithFaces, facePath } from '../../support/faces.js';
+import { galleryCli, requireBuiltCli } from '../../support/gallery-cli.js';
 
-const run = promisify(execFile);
-const BIN = new URL('../../../bin/faceverify.js', import.meta.url).pathname;
 const lfw = (name: string, n: number): string =>
   `lfw/images/${name}/${name}_${String(n).padStart(4, '0')}.jpg`;
 
 let dataDir: string;
 
-async function cli(
-  env: Record<string, string>,
-  ...args: string[]
-): Promise<{ code: number; json: Record<string, unknown>; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, 'gallery', ...args, '--json'], {
-      timeout: 120_000,
-      env: { ...process.env, DATA_DIR: dataDir, DATABASE_URL: '', FACE_POLICY: 'center', ...env },
-    });
-    return { code: 0, json: JSON.parse(stdout) as Record<string, unknown>, stderr };
-  } catch (err) {
-    const e = err as { code: number; stderr: string };
-    return { code: e.code, json: {}, stderr: e.stderr };
-  }
-}
+const cli = (env: Record<string, string>, ...args: string[]) =>
+  galleryCli({ DATA_DIR: dataDir, FACE_POLICY: 'center', ...env }, ...args);
 
 beforeAll(() => {
-  if (!existsSync(new URL('../../../dist/cli/main.js', import.meta.url))) {
-    throw new Error('dist/ is missing: run `npm run build` (npm ci does it)');
-  }
+  requireBuiltCli();
   dataDir = mkdtempSync(join(tmpdir(), 'fv-reembed-cli-'));
 });
 

@@ -154,6 +154,12 @@ export const SCHEMA = {
     doc: 'When no face is found in a dark or backlit photo, look again (and embed) on a brightened copy',
     parse: oneOf('on', 'off'),
   }),
+  faceExposureNormalise: setting<'on' | 'off'>({
+    env: 'FACE_EXPOSURE_NORMALISE',
+    default: 'on',
+    doc: 'Lift a dark face (underexposed, backlit) by a gain before embedding it; normally lit faces are untouched',
+    parse: oneOf('on', 'off'),
+  }),
   qualityFilter: setting<'none' | 'low' | 'medium' | 'high'>({
     env: 'QUALITY_FILTER',
     default: 'none',

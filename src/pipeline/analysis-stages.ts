@@ -8,11 +8,12 @@
  * detection.
  */
 import type { Box } from '../core/box.js';
-import { applyGamma, brightenGamma } from '../core/exposure.js';
-import { faceQuality, qualityScore, type FaceQuality } from '../core/face-quality.js';
+import { applyGain, applyGamma, brightenGamma, faceExposureGain } from '../core/exposure.js';
+import { cropStatistics, faceQuality, qualityScore, type FaceQuality } from '../core/face-quality.js';
 import { rotateImage, unrotatePoint, type QuarterTurn } from '../core/rotate-image.js';
 import { PRECISION, roundTo } from '../core/scoring.js';
 import type { Point } from '../core/similarity-transform.js';
+import type { InterleavedImage } from '../core/warp-affine.js';
 import { FaceVerifyError } from '../errors.js';
 import { alignedFaceCrop } from './align-crop.js';
 import { decodeImage, type DecodedImage, type DecodeOptions } from './decode.js';
@@ -38,6 +39,8 @@ export interface AnalysisSettings {
   orientationSearch: boolean;
   /** When no face is found in a dark or backlit photo, look again on a brighter copy (LOW_LIGHT_RETRY). */
   lowLightRetry: boolean;
+  /** Lift a dark face by a gain before embedding it (FACE_EXPOSURE_NORMALISE; src/core/exposure.ts). */
+  faceExposure: boolean;
   /** Refuse faces below this quality with LOW_QUALITY (QUALITY_FILTER). */
   qualityFilter: 'none' | 'low' | 'medium' | 'high';
 }
@@ -63,6 +66,10 @@ export interface AnalysisState {
   faces?: DetectedFace[];
   /** The face chosen by the policy, in decoded pixels. */
   face?: DetectedFace;
+  /** The chosen face's aligned 112×112 crop of `image` (src/pipeline/align-crop.ts). */
+  crop?: InterleavedImage;
+  /** The embedder's raw output norm for the face (src/pipeline/embedder.ts, `Embedded`). */
+  embeddingNorm?: number;
   /** The answer being built. */
   out: Partial<FaceAnalysis>;
 }
@@ -312,38 +319,55 @@ const select: AnalysisStage = {
   },
 };
 
-/** Aligns the chosen face onto the model's template and embeds it (src/pipeline/embedder.ts). */
+/**
+ * Aligns the chosen face onto the model's template and embeds it (src/pipeline/embedder.ts). A dark
+ * face (mean luma of its aligned crop below DEFAULT_FACE_EXPOSURE.below: underexposed, or in shadow
+ * against a bright window) is first lifted by a gain, for every embedder alike, and the gain is
+ * reported as `exposure_gain`; other faces are embedded from the pixels as they are.
+ */
 const embed: AnalysisStage = {
   name: 'embed',
   timing: 'embed',
   async run(state) {
     const image = need(state.image, 'image');
     const face = need(state.face, 'face');
-    const [embedding] = await state.models.embedder.embed([
-      { image: { ...image, channels: 3 }, landmarks: face.landmarks, box: face.box },
+    const crop = alignedFaceCrop({ ...image, channels: 3 }, face.landmarks);
+    state.crop = crop;
+    let pixels = image;
+    if (state.settings.faceExposure) {
+      const gain = faceExposureGain(cropStatistics(crop).brightness);
+      if (gain > 1) {
+        // The whole image, not the crop: each embedder aligns the face its own way (box or landmarks).
+        pixels = applyGain(image, gain);
+        need(state.out.face, 'face report').exposure_gain = roundTo(gain, 2);
+      }
+    }
+    const [embedded] = await state.models.embedder.embedWithNorms([
+      { image: { ...pixels, channels: 3 }, landmarks: face.landmarks, box: face.box },
     ]);
-    state.out.embedding = need(embedding, 'embedding');
+    state.out.embedding = need(embedded, 'embedding').embedding;
+    state.embeddingNorm = embedded?.norm;
   },
 };
 
 /**
- * Face quality with reasons (src/core/face-quality.ts) from the aligned crop the embedder saw — with
- * any brightening undone, so a dark photo is reported dark — and the landmarks in original pixels.
+ * Face quality with reasons (src/core/face-quality.ts) from the aligned crop of the chosen face — with
+ * any brightening undone (the detector's gamma; the embedder's gain never touches the crop), so a dark
+ * photo is reported dark — and the landmarks in original pixels.
  * With QUALITY_FILTER, a face below the level is refused with LOW_QUALITY and its reasons.
  */
 const quality: AnalysisStage = {
   name: 'quality',
   timing: 'embed',
   async run(state) {
-    const image = need(state.image, 'image');
-    const face = need(state.face, 'face');
     const report = need(state.out.face, 'face report');
-    let crop = alignedFaceCrop({ ...image, channels: 3 }, face.landmarks);
+    let crop = need(state.crop, 'crop');
     if (state.gamma !== 1) crop = { ...applyGamma(crop, 1 / state.gamma), channels: 3 };
     const q = faceQuality(crop, report.landmarks as Point[]);
     const finite = (v: number): number | null => (Number.isFinite(v) ? roundTo(v, 1) : null);
     report.quality = {
       ...q,
+      embedding_norm: roundTo(need(state.embeddingNorm, 'embedding norm'), 3),
       pose: { yaw: finite(q.pose.yaw), pitch: finite(q.pose.pitch), roll: finite(q.pose.roll) },
     };
     const filter = state.settings.qualityFilter;

@@ -56,6 +56,7 @@ export const DEFAULT_ANALYZER_OPTIONS: Omit<AnalyzerOptions, 'registry'> = {
   facePolicy: 'strict',
   orientationSearch: true,
   lowLightRetry: true,
+  faceExposure: true,
   qualityFilter: 'none',
 };
 
@@ -123,7 +124,7 @@ export function analysisIdentity(
 /** The settings part of analyzer options (what is passed to threads and keys). */
 export function analysisSettings(options: AnalysisSettings): AnalysisSettings {
   const { model, detector, decode, detect, tooSmallFloor, facePolicy } = options;
-  const { orientationSearch, lowLightRetry, qualityFilter } = options;
+  const { orientationSearch, lowLightRetry, faceExposure, qualityFilter } = options;
   return {
     model,
     detector,
@@ -133,6 +134,7 @@ export function analysisSettings(options: AnalysisSettings): AnalysisSettings {
     facePolicy,
     orientationSearch,
     lowLightRetry,
+    faceExposure,
     qualityFilter,
   };
 }

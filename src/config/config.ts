@@ -151,7 +151,7 @@ export const SCHEMA = {
   lowLightRetry: setting<'on' | 'off'>({
     env: 'LOW_LIGHT_RETRY',
     default: 'on',
-    doc: 'When no face is found in a dark or backlit photo, look again (and embed) on a brightened copy',
+    doc: 'When no face is found in a dark or backlit photo, look again on a brightened copy',
     parse: oneOf('on', 'off'),
   }),
   faceExposureNormalise: setting<'on' | 'off'>({

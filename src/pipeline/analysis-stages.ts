@@ -62,6 +62,8 @@ export interface AnalysisState {
   orientation: QuarterTurn;
   /** The gamma `image` was brightened with (1: not brightened). */
   gamma: number;
+  /** When `image` was brightened: the same pixels (turned alike) before the gamma. */
+  unbrightened?: DecodedImage;
   /** Every face found, in decoded pixels, best score first. */
   faces?: DetectedFace[];
   /** The face chosen by the policy, in decoded pixels. */
@@ -207,8 +209,9 @@ const referenceDecode: AnalysisStage = {
 
 /**
  * A dark or backlit photo where nothing was found: look again on a copy brightened by a gamma curve
- * (src/core/exposure.ts). If a face is there, the later stages, the embedding included, use the
- * brighter copy (what that does to dark and backlit pairs: the dark rows of docs/robustness.md).
+ * (src/core/exposure.ts). If a face is there, the later stages use the brighter copy; the embedder
+ * uses the photo's own pixels lifted by a gain instead (the embed stage), unless
+ * FACE_EXPOSURE_NORMALISE is off.
  */
 const lowLightRetry: AnalysisStage = {
   name: 'low-light-retry',
@@ -221,6 +224,7 @@ const lowLightRetry: AnalysisStage = {
     const bright = applyGamma(image, gamma);
     const faces = await detectIn(state, bright);
     if (faces.length === 0) return;
+    state.unbrightened = image;
     state.image = bright;
     state.faces = faces;
     state.gamma = gamma;
@@ -257,6 +261,8 @@ const orientationSearch: AnalysisStage = {
       turn: QuarterTurn;
       score: number;
       gamma: number;
+      /** The unturned pixels, before any gamma. */
+      source: DecodedImage;
     };
     let best: Found | undefined;
     for (const turn of [0, 90, 270, 180] as const) {
@@ -266,7 +272,7 @@ const orientationSearch: AnalysisStage = {
         const faces = await detectIn(state, turnedImage);
         const score = Math.max(0, ...faces.map((f) => f.score));
         if (faces.length > 0 && score > current && (!best || score > best.score)) {
-          best = { image: turnedImage, faces, turn, score, gamma: i === 0 ? 1 : gamma };
+          best = { image: turnedImage, faces, turn, score, gamma: i === 0 ? 1 : gamma, source: image };
         }
       }
     }
@@ -275,6 +281,7 @@ const orientationSearch: AnalysisStage = {
     state.faces = best.faces;
     state.orientation = best.turn;
     state.gamma = best.gamma;
+    state.unbrightened = best.gamma !== 1 ? rotateImage(best.source, best.turn) : undefined;
   },
 };
 
@@ -335,10 +342,16 @@ const embed: AnalysisStage = {
     state.crop = crop;
     let pixels = image;
     if (state.settings.faceExposure) {
-      const gain = faceExposureGain(cropStatistics(crop).brightness);
+      // A face found only on a gamma-brightened copy (low-light retry) is embedded from the photo's
+      // own pixels with a gain instead: the gamma curve flattens the face's tones, which costs the
+      // embedding more (docs/robustness.md, "Dark faces").
+      const base = state.unbrightened ?? image;
+      const baseCrop = base === image ? crop : alignedFaceCrop({ ...base, channels: 3 }, face.landmarks);
+      const gain = faceExposureGain(cropStatistics(baseCrop).brightness);
+      pixels = base;
       if (gain > 1) {
         // The whole image, not the crop: each embedder aligns the face its own way (box or landmarks).
-        pixels = applyGain(image, gain);
+        pixels = applyGain(base, gain);
         need(state.out.face, 'face report').exposure_gain = roundTo(gain, 2);
       }
     }

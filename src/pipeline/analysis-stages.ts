@@ -8,7 +8,7 @@
  * detection.
  */
 import type { Box } from '../core/box.js';
-import { applyGain, applyGamma, brightenGamma, faceExposureGain } from '../core/exposure.js';
+import { applyGain, applyGamma, brightenGain, brightenGamma, faceExposureGain } from '../core/exposure.js';
 import { cropStatistics, faceQuality, qualityScore, type FaceQuality } from '../core/face-quality.js';
 import { rotateImage, unrotatePoint, type QuarterTurn } from '../core/rotate-image.js';
 import { PRECISION, roundTo } from '../core/scoring.js';
@@ -60,9 +60,7 @@ export interface AnalysisState {
   image?: DecodedImage;
   /** How far (clockwise) `image` is turned from the decoded photo. */
   orientation: QuarterTurn;
-  /** The gamma `image` was brightened with (1: not brightened). */
-  gamma: number;
-  /** When `image` was brightened: the same pixels (turned alike) before the gamma. */
+  /** When `image` is a brightened copy: the same pixels (turned alike) as decoded. */
   unbrightened?: DecodedImage;
   /** Every face found, in decoded pixels, best score first. */
   faces?: DetectedFace[];
@@ -208,9 +206,12 @@ const referenceDecode: AnalysisStage = {
 };
 
 /**
- * A dark or backlit photo where nothing was found: look again on a copy brightened by a gamma curve
- * (src/core/exposure.ts). If a face is there, the later stages use the brighter copy; the embedder
- * uses the photo's own pixels lifted by a gain instead (the embed stage), unless
+ * A dark or backlit photo where nothing was found: look again on a copy brightened by a gamma curve,
+ * then on one brightened by a gain (src/core/exposure.ts). The gamma lifts the shadows of a photo
+ * whose darker quarter is dark; the gain lifts a photo that is dark all over, which MTCNN finds more
+ * often than on the gamma copy (seed 1: 9 of 10 faces of a 15 %-brightness photo the gamma copy
+ * missed; docs/robustness.md, "Dark faces"). If a face is there, the later stages use the brighter
+ * copy; the embedder uses the photo's own pixels lifted by a gain instead (the embed stage), unless
  * FACE_EXPOSURE_NORMALISE is off.
  */
 const lowLightRetry: AnalysisStage = {
@@ -220,14 +221,20 @@ const lowLightRetry: AnalysisStage = {
     if (!state.settings.lowLightRetry || need(state.faces, 'faces').length > 0) return;
     const image = need(state.image, 'image');
     const gamma = brightenGamma(image);
-    if (gamma >= 1) return;
-    const bright = applyGamma(image, gamma);
-    const faces = await detectIn(state, bright);
-    if (faces.length === 0) return;
-    state.unbrightened = image;
-    state.image = bright;
-    state.faces = faces;
-    state.gamma = gamma;
+    const gain = brightenGain(image);
+    const copies = [
+      ...(gamma < 1 ? [() => applyGamma(image, gamma)] : []),
+      ...(gain > 1 ? [() => applyGain(image, gain)] : []),
+    ];
+    for (const copy of copies) {
+      const bright = copy();
+      const faces = await detectIn(state, bright);
+      if (faces.length === 0) continue;
+      state.unbrightened = image;
+      state.image = bright;
+      state.faces = faces;
+      return;
+    }
   },
 };
 
@@ -260,9 +267,9 @@ const orientationSearch: AnalysisStage = {
       faces: DetectedFace[];
       turn: QuarterTurn;
       score: number;
-      gamma: number;
       /** The unturned pixels, before any gamma. */
       source: DecodedImage;
+      brightened: boolean;
     };
     let best: Found | undefined;
     for (const turn of [0, 90, 270, 180] as const) {
@@ -272,7 +279,7 @@ const orientationSearch: AnalysisStage = {
         const faces = await detectIn(state, turnedImage);
         const score = Math.max(0, ...faces.map((f) => f.score));
         if (faces.length > 0 && score > current && (!best || score > best.score)) {
-          best = { image: turnedImage, faces, turn, score, gamma: i === 0 ? 1 : gamma, source: image };
+          best = { image: turnedImage, faces, turn, score, source: image, brightened: i > 0 };
         }
       }
     }
@@ -280,8 +287,7 @@ const orientationSearch: AnalysisStage = {
     state.image = best.image;
     state.faces = best.faces;
     state.orientation = best.turn;
-    state.gamma = best.gamma;
-    state.unbrightened = best.gamma !== 1 ? rotateImage(best.source, best.turn) : undefined;
+    state.unbrightened = best.brightened ? rotateImage(best.source, best.turn) : undefined;
   },
 };
 
@@ -374,8 +380,10 @@ const quality: AnalysisStage = {
   timing: 'embed',
   async run(state) {
     const report = need(state.out.face, 'face report');
-    let crop = need(state.crop, 'crop');
-    if (state.gamma !== 1) crop = { ...applyGamma(crop, 1 / state.gamma), channels: 3 };
+    const face = need(state.face, 'face');
+    const crop = state.unbrightened
+      ? alignedFaceCrop({ ...state.unbrightened, channels: 3 }, face.landmarks)
+      : need(state.crop, 'crop');
     const q = faceQuality(crop, report.landmarks as Point[]);
     const finite = (v: number): number | null => (Number.isFinite(v) ? roundTo(v, 1) : null);
     report.quality = {
@@ -445,7 +453,6 @@ export async function runStages(
     settings,
     models,
     orientation: 0,
-    gamma: 1,
     out: { ...out, timings },
   };
   for (const stage of stages) {

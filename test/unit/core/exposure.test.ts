@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   applyGain,
   applyGamma,
+  brightenGain,
   brightenGamma,
   DEFAULT_FACE_EXPOSURE,
   faceExposureGain,
@@ -55,5 +56,14 @@ describe('exposure', () => {
     const px = { width: 2, height: 1, data: Uint8Array.from([10, 20, 30, 100, 200, 0]) };
     expect([...applyGain(px, 3).data]).toEqual([30, 60, 90, 255, 255, 0]);
     expect([...applyGain(px, 1).data]).toEqual([...px.data]);
+  });
+
+  it('brightenGain: lifts a photo dark all over so its highlights reach the target, leaves others', () => {
+    // Failing means the detector's second look on a dark photo no longer gets a gain copy, or a
+    // normally exposed photo without a face is searched again for nothing.
+    expect(brightenGain(flat(200))).toBe(1);
+    expect(brightenGain(flat(180))).toBe(1); // would need less than the minimum gain
+    expect(brightenGain(flat(51))).toBeCloseTo(0.9 / 0.2, 1);
+    expect(brightenGain(flat(0))).toBe(8);
   });
 });

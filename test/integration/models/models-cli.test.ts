@@ -358,11 +358,9 @@ describe('faceverify models list: operating points and the models that can be pu
         const facenet = rows.find((r) => r.name === 'facenet-vggface2');
         expect(facenet).toMatchObject({
           installed: false,
-          pull: {
-            command: 'faceverify models pull facenet-vggface2',
-            sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
-          },
+          pull: { command: 'faceverify models pull facenet-vggface2' },
         });
+        expect(facenet?.pull?.sha256).toMatch(/^[0-9a-f]{64}$/);
         expect(facenet?.pull?.url).toMatch(/^https:\/\/github\.com\/timesler\/facenet-pytorch\//);
         expect(facenet?.published).toContain('99.65 %');
         expect(facenet?.license).toContain('VGGFace2');

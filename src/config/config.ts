@@ -152,7 +152,13 @@ export const SCHEMA = {
   lowLightRetry: setting<'on' | 'off'>({
     env: 'LOW_LIGHT_RETRY',
     default: 'on',
-    doc: 'When no face is found in a dark or backlit photo, look again (and embed) on a brightened copy',
+    doc: 'When no face is found in a dark or backlit photo, look again on a brightened copy',
+    parse: oneOf('on', 'off'),
+  }),
+  faceExposureNormalise: setting<'on' | 'off'>({
+    env: 'FACE_EXPOSURE_NORMALISE',
+    default: 'on',
+    doc: 'Lift a dark face (underexposed, backlit) by a gain before embedding it; normally lit faces are untouched',
     parse: oneOf('on', 'off'),
   }),
   qualityFilter: setting<'none' | 'low' | 'medium' | 'high'>({

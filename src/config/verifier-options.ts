@@ -19,6 +19,7 @@ export function verifierOptions(config: Config): Partial<VerifierOptions> {
     facePolicy: config.facePolicy,
     orientationSearch: config.orientationSearch === 'on',
     lowLightRetry: config.lowLightRetry === 'on',
+    faceExposure: config.faceExposureNormalise === 'on',
     qualityFilter: config.qualityFilter,
     threads: inferenceThreads(config),
     ...(config.cosineThreshold !== undefined ? { threshold: config.cosineThreshold } : {}),

@@ -7,6 +7,10 @@
  * The copy is a gamma curve through one lookup table for all three channels (hue kept, no pixel
  * clipped), chosen so that the given percentile of luma lands on `target`; a gamma is never above 1
  * (only brightening) nor below `minGamma`.
+ *
+ * The face itself, once found, is measured on its aligned crop (the mean luma of the face region, as
+ * `quality.brightness`): a dark face is lifted by a gain before it is embedded ({@link faceExposureGain}),
+ * whatever the detector needed to find it.
  */
 import type { RgbPixels } from './rotate-image.js';
 
@@ -68,6 +72,16 @@ export function brightenGamma(image: RgbPixels, options: BrightenOptions = DEFAU
   return Math.max(options.minGamma, Math.log(options.target) / Math.log(level));
 }
 
+/** A copy with every channel through one lookup table of `f` (rounded, clipped to 0–255). */
+function applyCurve<T extends RgbPixels>(image: T, f: (v: number) => number): T {
+  const lut = new Uint8Array(256);
+  for (let v = 0; v < 256; v++) lut[v] = Math.min(255, Math.max(0, Math.round(f(v))));
+  const src = image.data;
+  const out = new Uint8Array(src.length);
+  for (let i = 0; i < src.length; i++) out[i] = lut[src[i] as number] as number;
+  return { ...image, data: out };
+}
+
 /**
  * A copy with every channel through v ↦ 255 · (v / 255)^gamma.
  *
@@ -75,10 +89,75 @@ export function brightenGamma(image: RgbPixels, options: BrightenOptions = DEFAU
  * const bright = applyGamma(image, 0.5);
  */
 export function applyGamma<T extends RgbPixels>(image: T, gamma: number): T {
-  const lut = new Uint8Array(256);
-  for (let v = 0; v < 256; v++) lut[v] = Math.round(255 * (v / 255) ** gamma);
-  const src = image.data;
-  const out = new Uint8Array(src.length);
-  for (let i = 0; i < src.length; i++) out[i] = lut[src[i] as number] as number;
-  return { ...image, data: out };
+  return applyCurve(image, (v) => 255 * (v / 255) ** gamma);
+}
+
+export interface GainOptions {
+  /** Which percentile of luma to lift (0.9: the photo's highlights, so little is clipped). */
+  percentile: number;
+  /** Where that percentile should land (0–1). */
+  target: number;
+  /** The strongest gain allowed. */
+  maxGain: number;
+  /** Below this, the photo is bright enough: 1 is returned. */
+  minGain: number;
+}
+
+export const DEFAULT_GAIN: GainOptions = { percentile: 0.9, target: 0.9, maxGain: 8, minGain: 1.5 };
+
+/**
+ * The gain that lifts a photo that is dark all over (its highlights included) for the detector: the
+ * given percentile of luma lands on the target; 1 when the photo needs less than `minGain`.
+ *
+ * @example
+ * brightenGain(darkImage); // e.g. 6.4
+ */
+export function brightenGain(image: RgbPixels, options: GainOptions = DEFAULT_GAIN): number {
+  const level = Math.max(lumaPercentile(image, options.percentile), 1 / 255);
+  const gain = Math.min(options.maxGain, options.target / level);
+  return gain < options.minGain ? 1 : gain;
+}
+
+/**
+ * A copy with every channel multiplied by `gain` (clipped at 255): undoes an underexposure, which
+ * scales the sensor's values, with the face's tones kept in proportion (a gamma curve would flatten
+ * them, and costs the embedding more: docs/robustness.md, "Dark faces").
+ *
+ * @example
+ * const lifted = applyGain(image, 3.2);
+ */
+export function applyGain<T extends RgbPixels>(image: T, gain: number): T {
+  return applyCurve(image, (v) => v * gain);
+}
+
+export interface FaceExposureOptions {
+  /** Faces whose mean luma (0–255, the face region of the aligned crop) is below this are lifted. */
+  below: number;
+  /** The mean luma a lifted face gets: about the middle of plain LFW faces. */
+  target: number;
+  /** The strongest gain (a nearly black face has too few levels left to stretch further). */
+  maxGain: number;
+}
+
+/**
+ * Fitted on LFW (docs/robustness.md, "Dark faces"): `below` sits under all but about 0.1 % of plain
+ * LFW faces, so normally lit faces are embedded exactly as before.
+ */
+export const DEFAULT_FACE_EXPOSURE: FaceExposureOptions = { below: 60, target: 120, maxGain: 8 };
+
+/**
+ * The gain that lifts a dark face's mean luma to the target (1: the face is bright enough, untouched).
+ * Embedders were trained on well-exposed faces and normalise their input by fixed constants, not per
+ * image, so a face at a fifth of its brightness is embedded away from the same face well lit.
+ *
+ * @example
+ * faceExposureGain(30); // 4
+ * faceExposureGain(130); // 1
+ */
+export function faceExposureGain(
+  brightness: number,
+  options: FaceExposureOptions = DEFAULT_FACE_EXPOSURE,
+): number {
+  if (!(brightness < options.below)) return 1;
+  return Math.min(options.maxGain, options.target / Math.max(brightness, 1));
 }

@@ -8,11 +8,12 @@
  * detection.
  */
 import type { Box } from '../core/box.js';
-import { applyGamma, brightenGamma } from '../core/exposure.js';
-import { faceQuality, qualityScore, type FaceQuality } from '../core/face-quality.js';
+import { applyGain, applyGamma, brightenGain, brightenGamma, faceExposureGain } from '../core/exposure.js';
+import { cropStatistics, faceQuality, qualityScore, type FaceQuality } from '../core/face-quality.js';
 import { rotateImage, unrotatePoint, type QuarterTurn } from '../core/rotate-image.js';
 import { PRECISION, roundTo } from '../core/scoring.js';
 import type { Point } from '../core/similarity-transform.js';
+import type { InterleavedImage } from '../core/warp-affine.js';
 import { FaceVerifyError } from '../errors.js';
 import { alignedFaceCrop } from './align-crop.js';
 import { decodeImage, type DecodedImage, type DecodeOptions } from './decode.js';
@@ -38,6 +39,8 @@ export interface AnalysisSettings {
   orientationSearch: boolean;
   /** When no face is found in a dark or backlit photo, look again on a brighter copy (LOW_LIGHT_RETRY). */
   lowLightRetry: boolean;
+  /** Lift a dark face by a gain before embedding it (FACE_EXPOSURE_NORMALISE; src/core/exposure.ts). */
+  faceExposure: boolean;
   /** Refuse faces below this quality with LOW_QUALITY (QUALITY_FILTER). */
   qualityFilter: 'none' | 'low' | 'medium' | 'high';
 }
@@ -57,12 +60,16 @@ export interface AnalysisState {
   image?: DecodedImage;
   /** How far (clockwise) `image` is turned from the decoded photo. */
   orientation: QuarterTurn;
-  /** The gamma `image` was brightened with (1: not brightened). */
-  gamma: number;
+  /** When `image` is a brightened copy: the same pixels (turned alike) as decoded. */
+  unbrightened?: DecodedImage;
   /** Every face found, in decoded pixels, best score first. */
   faces?: DetectedFace[];
   /** The face chosen by the policy, in decoded pixels. */
   face?: DetectedFace;
+  /** The chosen face's aligned 112×112 crop of `image` (src/pipeline/align-crop.ts). */
+  crop?: InterleavedImage;
+  /** The embedder's raw output norm for the face (src/pipeline/embedder.ts, `Embedded`). */
+  embeddingNorm?: number;
   /** The answer being built. */
   out: Partial<FaceAnalysis>;
 }
@@ -199,9 +206,13 @@ const referenceDecode: AnalysisStage = {
 };
 
 /**
- * A dark or backlit photo where nothing was found: look again on a copy brightened by a gamma curve
- * (src/core/exposure.ts). If a face is there, the later stages, the embedding included, use the
- * brighter copy (what that does to dark and backlit pairs: the dark rows of docs/robustness.md).
+ * A dark or backlit photo where nothing was found: look again on a copy brightened by a gamma curve,
+ * then on one brightened by a gain (src/core/exposure.ts). The gamma lifts the shadows of a photo
+ * whose darker quarter is dark; the gain lifts a photo that is dark all over, which MTCNN finds more
+ * often than on the gamma copy (seed 1: 9 of 10 faces of a 15 %-brightness photo the gamma copy
+ * missed; docs/robustness.md, "Dark faces"). If a face is there, the later stages use the brighter
+ * copy; the embedder uses the photo's own pixels lifted by a gain instead (the embed stage), unless
+ * FACE_EXPOSURE_NORMALISE is off.
  */
 const lowLightRetry: AnalysisStage = {
   name: 'low-light-retry',
@@ -210,13 +221,20 @@ const lowLightRetry: AnalysisStage = {
     if (!state.settings.lowLightRetry || need(state.faces, 'faces').length > 0) return;
     const image = need(state.image, 'image');
     const gamma = brightenGamma(image);
-    if (gamma >= 1) return;
-    const bright = applyGamma(image, gamma);
-    const faces = await detectIn(state, bright);
-    if (faces.length === 0) return;
-    state.image = bright;
-    state.faces = faces;
-    state.gamma = gamma;
+    const gain = brightenGain(image);
+    const copies = [
+      ...(gamma < 1 ? [() => applyGamma(image, gamma)] : []),
+      ...(gain > 1 ? [() => applyGain(image, gain)] : []),
+    ];
+    for (const copy of copies) {
+      const bright = copy();
+      const faces = await detectIn(state, bright);
+      if (faces.length === 0) continue;
+      state.unbrightened = image;
+      state.image = bright;
+      state.faces = faces;
+      return;
+    }
   },
 };
 
@@ -249,7 +267,9 @@ const orientationSearch: AnalysisStage = {
       faces: DetectedFace[];
       turn: QuarterTurn;
       score: number;
-      gamma: number;
+      /** The unturned pixels, before any gamma. */
+      source: DecodedImage;
+      brightened: boolean;
     };
     let best: Found | undefined;
     for (const turn of [0, 90, 270, 180] as const) {
@@ -259,7 +279,7 @@ const orientationSearch: AnalysisStage = {
         const faces = await detectIn(state, turnedImage);
         const score = Math.max(0, ...faces.map((f) => f.score));
         if (faces.length > 0 && score > current && (!best || score > best.score)) {
-          best = { image: turnedImage, faces, turn, score, gamma: i === 0 ? 1 : gamma };
+          best = { image: turnedImage, faces, turn, score, source: image, brightened: i > 0 };
         }
       }
     }
@@ -267,7 +287,7 @@ const orientationSearch: AnalysisStage = {
     state.image = best.image;
     state.faces = best.faces;
     state.orientation = best.turn;
-    state.gamma = best.gamma;
+    state.unbrightened = best.brightened ? rotateImage(best.source, best.turn) : undefined;
   },
 };
 
@@ -312,38 +332,63 @@ const select: AnalysisStage = {
   },
 };
 
-/** Aligns the chosen face onto the model's template and embeds it (src/pipeline/embedder.ts). */
+/**
+ * Aligns the chosen face onto the model's template and embeds it (src/pipeline/embedder.ts). A dark
+ * face (mean luma of its aligned crop below DEFAULT_FACE_EXPOSURE.below: underexposed, or in shadow
+ * against a bright window) is first lifted by a gain, for every embedder alike, and the gain is
+ * reported as `exposure_gain`; other faces are embedded from the pixels as they are.
+ */
 const embed: AnalysisStage = {
   name: 'embed',
   timing: 'embed',
   async run(state) {
     const image = need(state.image, 'image');
     const face = need(state.face, 'face');
-    const [embedding] = await state.models.embedder.embed([
-      { image: { ...image, channels: 3 }, landmarks: face.landmarks, box: face.box },
+    const crop = alignedFaceCrop({ ...image, channels: 3 }, face.landmarks);
+    state.crop = crop;
+    let pixels = image;
+    if (state.settings.faceExposure) {
+      // A face found only on a gamma-brightened copy (low-light retry) is embedded from the photo's
+      // own pixels with a gain instead: the gamma curve flattens the face's tones, which costs the
+      // embedding more (docs/robustness.md, "Dark faces").
+      const base = state.unbrightened ?? image;
+      const baseCrop = base === image ? crop : alignedFaceCrop({ ...base, channels: 3 }, face.landmarks);
+      const gain = faceExposureGain(cropStatistics(baseCrop).brightness);
+      pixels = base;
+      if (gain > 1) {
+        // The whole image, not the crop: each embedder aligns the face its own way (box or landmarks).
+        pixels = applyGain(base, gain);
+        need(state.out.face, 'face report').exposure_gain = roundTo(gain, 2);
+      }
+    }
+    const [embedded] = await state.models.embedder.embedWithNorms([
+      { image: { ...pixels, channels: 3 }, landmarks: face.landmarks, box: face.box },
     ]);
-    state.out.embedding = need(embedding, 'embedding');
+    state.out.embedding = need(embedded, 'embedding').embedding;
+    state.embeddingNorm = embedded?.norm;
   },
 };
 
 /**
- * Face quality with reasons (src/core/face-quality.ts) from the aligned crop the embedder saw — with
- * any brightening undone, so a dark photo is reported dark — and the landmarks in original pixels.
+ * Face quality with reasons (src/core/face-quality.ts) from the aligned crop of the chosen face — with
+ * any brightening undone (the detector's gamma; the embedder's gain never touches the crop), so a dark
+ * photo is reported dark — and the landmarks in original pixels.
  * With QUALITY_FILTER, a face below the level is refused with LOW_QUALITY and its reasons.
  */
 const quality: AnalysisStage = {
   name: 'quality',
   timing: 'embed',
   async run(state) {
-    const image = need(state.image, 'image');
-    const face = need(state.face, 'face');
     const report = need(state.out.face, 'face report');
-    let crop = alignedFaceCrop({ ...image, channels: 3 }, face.landmarks);
-    if (state.gamma !== 1) crop = { ...applyGamma(crop, 1 / state.gamma), channels: 3 };
+    const face = need(state.face, 'face');
+    const crop = state.unbrightened
+      ? alignedFaceCrop({ ...state.unbrightened, channels: 3 }, face.landmarks)
+      : need(state.crop, 'crop');
     const q = faceQuality(crop, report.landmarks as Point[]);
     const finite = (v: number): number | null => (Number.isFinite(v) ? roundTo(v, 1) : null);
     report.quality = {
       ...q,
+      embedding_norm: roundTo(need(state.embeddingNorm, 'embedding norm'), 3),
       pose: { yaw: finite(q.pose.yaw), pitch: finite(q.pose.pitch), roll: finite(q.pose.roll) },
     };
     const filter = state.settings.qualityFilter;
@@ -408,7 +453,6 @@ export async function runStages(
     settings,
     models,
     orientation: 0,
-    gamma: 1,
     out: { ...out, timings },
   };
   for (const stage of stages) {

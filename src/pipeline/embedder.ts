@@ -25,6 +25,18 @@ import { FaceVerifyError } from '../errors.js';
 import type { EmbedderManifest } from '../models/manifest.js';
 import type { InferenceSession } from '../runtime/onnx-session.js';
 
+/** An embedding and how strongly the model responded to the face. */
+export interface Embedded {
+  /** Unit vector. */
+  embedding: Float32Array;
+  /**
+   * The L2 norm of the model's raw output before normalisation (mean over the face and its mirror):
+   * lower for faces the model finds hard to recognise (blurred, occluded, tiny), as MagFace (Meng et
+   * al. 2021) makes explicit. Model-specific in scale.
+   */
+  norm: number;
+}
+
 export interface FaceToEmbed {
   image: InterleavedImage;
   landmarks: readonly Point[];
@@ -116,13 +128,25 @@ export class Embedder {
    * const [e1, e2] = await embedder.embed([{ image: a, landmarks: fa }, { image: b, landmarks: fb }]);
    */
   async embed(faces: readonly FaceToEmbed[]): Promise<Float32Array[]> {
+    return (await this.embedWithNorms(faces)).map((e) => e.embedding);
+  }
+
+  /** {@link embed}, with each face's raw output norm. */
+  async embedWithNorms(faces: readonly FaceToEmbed[]): Promise<Embedded[]> {
     if (faces.length === 0) return [];
     const batch = this.alignBatch(faces);
-    return this.embedAligned(batch, faces.length);
+    return this.embedAlignedWithNorms(batch, faces.length);
   }
 
   /** Runs the model on a batch made by {@link alignBatch}. */
   async embedAligned(batch: { data: Float32Array; dims: number[] }, count: number): Promise<Float32Array[]> {
+    return (await this.embedAlignedWithNorms(batch, count)).map((e) => e.embedding);
+  }
+
+  private async embedAlignedWithNorms(
+    batch: { data: Float32Array; dims: number[] },
+    count: number,
+  ): Promise<Embedded[]> {
     const name = this.session.inputNames[0] as string;
     const out = await this.session.run({ [name]: batch });
     const output = out[this.session.outputNames[0] as string];
@@ -131,14 +155,19 @@ export class Embedder {
       throw new FaceVerifyError('INFERENCE_FAILED', 'The embedding model returned an unexpected shape');
     }
     const copies = this.manifest.flip ? 2 : 1;
-    const result: Float32Array[] = [];
+    const result: Embedded[] = [];
     for (let i = 0; i < count; i++) {
       const sum = new Float32Array(d);
+      let norm = 0;
       for (let k = 0; k < copies; k++) {
-        const unit = l2Normalize(output.data.subarray((i * copies + k) * d, (i * copies + k + 1) * d));
+        const raw = output.data.subarray((i * copies + k) * d, (i * copies + k + 1) * d);
+        let sq = 0;
+        for (let j = 0; j < d; j++) sq += (raw[j] as number) ** 2;
+        norm += Math.sqrt(sq) / copies;
+        const unit = l2Normalize(raw);
         for (let j = 0; j < d; j++) sum[j] = (sum[j] as number) + (unit[j] as number);
       }
-      result.push(l2Normalize(sum));
+      result.push({ embedding: l2Normalize(sum), norm });
     }
     return result;
   }

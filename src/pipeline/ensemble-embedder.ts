@@ -6,7 +6,7 @@
  * the other in the thread that owns them (onnxruntime-node's `run()` blocks it).
  */
 import type { EnsembleManifest, PlattCalibration } from '../models/manifest.js';
-import type { Embedder, FaceToEmbed } from './embedder.js';
+import type { Embedded, Embedder, FaceToEmbed } from './embedder.js';
 
 /** What the verifier needs of an embedder, single or fused. */
 export interface FaceEmbedder {
@@ -17,6 +17,8 @@ export interface FaceEmbedder {
     calibration: PlattCalibration;
   };
   embed(faces: readonly FaceToEmbed[]): Promise<Float32Array[]>;
+  /** {@link embed} with the raw output norm of each face (an ensemble: its first member's). */
+  embedWithNorms(faces: readonly FaceToEmbed[]): Promise<Embedded[]>;
   release(): Promise<void>;
 }
 
@@ -40,17 +42,22 @@ export class EnsembleEmbedder implements FaceEmbedder {
    * const [fused] = await ensemble.embed([{ image, landmarks, box }]);
    */
   async embed(faces: readonly FaceToEmbed[]): Promise<Float32Array[]> {
-    const perMember = await Promise.all(this.members.map((m) => m.embedder.embed(faces)));
+    return (await this.embedWithNorms(faces)).map((e) => e.embedding);
+  }
+
+  /** The fused embeddings; the norm is the first member's (MobileFaceNet's in `accurate`). */
+  async embedWithNorms(faces: readonly FaceToEmbed[]): Promise<Embedded[]> {
+    const perMember = await Promise.all(this.members.map((m) => m.embedder.embedWithNorms(faces)));
     return faces.map((_, i) => {
       const out = new Float32Array(this.manifest.embeddingSize);
       let at = 0;
       this.members.forEach((m, k) => {
-        const e = perMember[k]?.[i] as Float32Array; // unit length
+        const e = (perMember[k]?.[i] as Embedded).embedding; // unit length
         const s = Math.sqrt(m.weight);
         for (let j = 0; j < e.length; j++) out[at + j] = s * (e[j] as number);
         at += e.length;
       });
-      return out;
+      return { embedding: out, norm: (perMember[0]?.[i] as Embedded).norm };
     });
   }
 

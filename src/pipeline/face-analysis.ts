@@ -48,6 +48,10 @@ function FaceQualitySchema() {
       contrast: Type.Number({ description: 'Standard deviation of the face’s luma' }),
       interocular_px: Type.Number({ description: 'Distance between the eyes in original pixels' }),
       occlusion: Type.Number({ description: 'Colour shift of the lower face against the upper face' }),
+      embedding_norm: Type.Number({
+        description:
+          'Norm of the embedding model’s raw output (before normalisation): lower when the model finds the face hard to recognise; model-specific scale (for an ensemble, its first member’s)',
+      }),
       pose: Type.Object({ yaw: angle, pitch: angle, roll: angle }),
     },
     { description: 'Face quality: the measures, a level and the reasons for it (docs/quality.md)' },
@@ -71,6 +75,12 @@ export const FaceReportSchema = Type.Object(
       Type.Union([Type.Literal(0), Type.Literal(90), Type.Literal(180), Type.Literal(270)], {
         description:
           'Degrees the photo had to be turned clockwise for the face to be upright (a photo saved sideways without EXIF); box and landmarks are still in the photo’s own pixels',
+      }),
+    ),
+    exposure_gain: Type.Optional(
+      Type.Number({
+        description:
+          'Present when the face was dark (underexposed, backlit): the gain its pixels were lifted by before embedding (FACE_EXPOSURE_NORMALISE)',
       }),
     ),
   },

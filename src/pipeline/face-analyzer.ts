@@ -58,6 +58,7 @@ export const DEFAULT_ANALYZER_OPTIONS: Omit<AnalyzerOptions, 'registry'> = {
   facePolicy: 'strict',
   orientationSearch: true,
   lowLightRetry: true,
+  faceExposure: true,
   qualityFilter: 'none',
 };
 
@@ -134,7 +135,7 @@ export function analysisIdentity(
 /** The settings part of analyzer options (what is passed to threads and keys). */
 export function analysisSettings(options: AnalysisSettings): AnalysisSettings {
   const { model, detector, decode, detect, tooSmallFloor, facePolicy } = options;
-  const { orientationSearch, lowLightRetry, qualityFilter } = options;
+  const { orientationSearch, lowLightRetry, faceExposure, qualityFilter } = options;
   return {
     model,
     detector,
@@ -144,6 +145,7 @@ export function analysisSettings(options: AnalysisSettings): AnalysisSettings {
     facePolicy,
     orientationSearch,
     lowLightRetry,
+    faceExposure,
     qualityFilter,
   };
 }

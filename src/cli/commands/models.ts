@@ -13,9 +13,15 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { verifierOptions } from '../../config/verifier-options.js';
+import { atThreshold } from '../../core/operating-point.js';
 import { ARCFACE_TEMPLATE_112, scaleTemplate } from '../../core/similarity-transform.js';
 import { FaceVerifyError } from '../../errors.js';
-import { pullFacenet, uncalibrated, UNCALIBRATED_THRESHOLD } from '../../models/facenet/pull-facenet.js';
+import {
+  FACENET_CHECKPOINTS,
+  pullFacenet,
+  uncalibrated,
+  UNCALIBRATED_THRESHOLD,
+} from '../../models/facenet/pull-facenet.js';
 import type { EmbedderManifest, ModelManifest, ModelSource, Normalization } from '../../models/manifest.js';
 import { DEFAULT_MODEL_CACHE_DIR, prepareModel, sha256, writeAtomically } from '../../models/prepare.js';
 import {
@@ -26,6 +32,7 @@ import {
   userModelFileName,
   userModelsDir,
 } from '../../models/registry.js';
+import { modelRoc } from '../../pipeline/face-analyzer.js';
 import { createSession } from '../../runtime/onnx-session.js';
 import type { Command, CommandContext } from './command.js';
 
@@ -104,14 +111,33 @@ function progressBar(label: string): {
   };
 }
 
+const pct = (v: number): string => `${(v * 100).toFixed(v < 0.01 ? 2 : 1)} %`;
+
+/** A model's operating point at its threshold on LFW, when a ROC table is known for it. */
+function operatingPoint(
+  registry: ModelRegistry,
+  name: string,
+): { threshold: number; far: number; tar: number; fitted_on: string } | null {
+  const roc = modelRoc(registry, name);
+  if (!roc) return null;
+  const { threshold, far, tar } = atThreshold(roc, registry.scorer(name).threshold);
+  return { threshold, far, tar, fitted_on: roc.fittedOn };
+}
+
+/**
+ * The registered models (built-in and the user's), each with its operating point on LFW, then the
+ * models `models pull` can fetch that are not registered yet (`installed: false`, with source,
+ * licence and the accuracy their authors published).
+ */
 async function listModels(ctx: CommandContext, registry: ModelRegistry): Promise<number> {
   warnProblems(registry);
-  const rows = registry.list().map((m) => ({
+  const installed = registry.list().map((m) => ({
     name: m.name,
     kind: m.kind,
     description: m.description,
     license: m.license,
     user: !registry.isBuiltin(m.name),
+    installed: true,
     ...(m.kind === 'embedder'
       ? {
           embedding_size: m.embeddingSize,
@@ -122,6 +148,9 @@ async function listModels(ctx: CommandContext, registry: ModelRegistry): Promise
           ...(m.origin ? { origin: m.origin } : {}),
         }
       : {}),
+    ...(m.kind === 'ensemble' ? { threshold: m.threshold } : {}),
+    ...(m.kind !== 'detector' ? { operating_point: operatingPoint(registry, m.name) } : {}),
+    ...(FACENET_CHECKPOINTS[m.name] ? { published: FACENET_CHECKPOINTS[m.name]?.published } : {}),
     files: sources(m).map(([name, s]) => ({
       name,
       format: s.format,
@@ -131,17 +160,47 @@ async function listModels(ctx: CommandContext, registry: ModelRegistry): Promise
     })),
     default: m.name === ctx.config.model || m.kind === 'detector',
   }));
-  if (ctx.json) ctx.print(JSON.stringify(rows));
-  else
-    for (const r of rows) {
-      const notes = [r.user ? 'user model' : '', 'calibrated' in r && !r.calibrated ? 'uncalibrated' : '']
-        .filter(Boolean)
-        .join(', ');
-      ctx.print(
-        `${r.default ? '*' : ' '} ${r.name} (${r.kind}${notes ? `; ${notes}` : ''}): ${r.description}`,
-      );
+  const known = new Set(installed.map((r) => r.name));
+  const pullable = Object.entries(FACENET_CHECKPOINTS)
+    .filter(([name]) => !known.has(name))
+    .map(([name, c]) => ({
+      name,
+      kind: 'embedder' as const,
+      description: c.description,
+      license: c.license,
+      user: true,
+      installed: false,
+      published: c.published,
+      pull: { command: `faceverify models pull ${name}`, url: c.url, sha256: c.sha256, bytes: c.bytes },
+    }));
+  if (ctx.json) {
+    ctx.print(JSON.stringify([...installed, ...pullable]));
+    return 0;
+  }
+  for (const r of installed) {
+    const notes = [r.user ? 'user model' : '', 'calibrated' in r && !r.calibrated ? 'uncalibrated' : '']
+      .filter(Boolean)
+      .join(', ');
+    ctx.print(`${r.default ? '*' : ' '} ${r.name} (${r.kind}${notes ? `; ${notes}` : ''}): ${r.description}`);
+    ctx.print(`    license: ${r.license}`);
+    if (r.published) ctx.print(`    published: ${r.published}`);
+    const op = r.operating_point;
+    if (op)
+      ctx.print(`    threshold ${op.threshold}: FAR ${pct(op.far)}, TAR ${pct(op.tar)} on ${op.fitted_on}`);
+    else if (r.kind !== 'detector' && 'threshold' in r)
+      ctx.print(`    threshold ${r.threshold}: no LFW ROC for this model (faceverify eval measures one)`);
+  }
+  if (pullable.length > 0) {
+    ctx.print('');
+    ctx.print('Can be pulled (not installed):');
+    for (const r of pullable) {
+      ctx.print(`  ${r.name} (${r.kind}): ${r.description}`);
+      ctx.print(`    source: ${r.pull.url} (${(r.pull.bytes / 1e6).toFixed(0)} MB, sha256 ${r.pull.sha256})`);
       ctx.print(`    license: ${r.license}`);
+      ctx.print(`    published: ${r.published}`);
+      ctx.print(`    install: ${r.pull.command}`);
     }
+  }
   return 0;
 }
 

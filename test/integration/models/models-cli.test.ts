@@ -14,7 +14,10 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { atThreshold } from '../../../src/core/operating-point.js';
+import { LFW_ROC } from '../../../src/models/lfw-roc.js';
+import { ModelRegistry } from '../../../src/models/registry.js';
 import { OnnxGraphBuilder } from '../../../src/models/onnx/onnx-builder.js';
 import { irV1Params, NARROW_WIDTHS, randomParam, seededRandom } from '../../reference/inception-resnet-v1.js';
 import { ownTensor, torchSave, type SaveTensor } from '../../reference/torch-save.js';
@@ -301,10 +304,10 @@ describeWithFaces('faceverify models pull facenet-vggface2 (a generated checkpoi
         threshold?: number;
         calibrated?: boolean;
       }[];
-      expect(list.find((r) => r.name === 'facenet-vggface2')).toMatchObject({
-        threshold: 0.42,
-        calibrated: true,
-      });
+      // Registered now: listed once, as installed, no longer among the models that can be pulled.
+      expect(list.filter((r) => r.name === 'facenet-vggface2')).toEqual([
+        expect.objectContaining({ threshold: 0.42, calibrated: true, installed: true }),
+      ]);
 
       const removed = await cli({}, 'models', 'remove', 'facenet-vggface2');
       expect(removed.code).toBe(0);
@@ -315,6 +318,65 @@ describeWithFaces('faceverify models pull facenet-vggface2 (a generated checkpoi
       );
       expect(after.code).toBe(1);
       expect(JSON.parse(after.stderr)).toMatchObject({ code: 'MODEL_NOT_FOUND' });
+    },
+  );
+});
+
+describe('faceverify models list: operating points and the models that can be pulled', () => {
+  it(
+    'states each built-in model’s LFW operating point and offers FaceNet VGGFace2 with source, licence and published accuracy',
+    { timeout: CLI_TEST_TIMEOUT_MS },
+    async () => {
+      // A cache folder of its own: no user model registered (another suite may pull FaceNet).
+      const empty = await mkdtemp(join(tmpdir(), 'faceverify-models-list-'));
+      try {
+        const json = await cli({ MODEL_CACHE_DIR: empty }, 'models', 'list', '--json');
+        expect(json.stderr).toBe('');
+        expect(json.code).toBe(0);
+        type Row = {
+          name: string;
+          installed: boolean;
+          operating_point?: { threshold: number; far: number; tar: number; fitted_on: string } | null;
+          published?: string;
+          license: string;
+          pull?: { command: string; url: string; sha256: string; bytes: number };
+        };
+        const rows = JSON.parse(json.stdout) as Row[];
+        // The operating point is the shipped threshold read off the model's LFW ROC table.
+        for (const name of ['mobilefacenet', 'accurate']) {
+          const roc = LFW_ROC[name]!;
+          const threshold = new ModelRegistry().scorer(name).threshold;
+          const { far, tar } = atThreshold(roc, threshold);
+          expect(rows.find((r) => r.name === name)).toMatchObject({
+            installed: true,
+            operating_point: { threshold, far, tar, fitted_on: roc.fittedOn },
+          });
+          expect(far).toBeLessThan(0.01);
+          expect(tar).toBeGreaterThan(0.98);
+        }
+        expect(rows.find((r) => r.name === 'dlib-resnet')).toMatchObject({ operating_point: null });
+        const facenet = rows.find((r) => r.name === 'facenet-vggface2');
+        expect(facenet).toMatchObject({
+          installed: false,
+          pull: { command: 'faceverify models pull facenet-vggface2' },
+        });
+        expect(facenet?.pull?.sha256).toMatch(/^[0-9a-f]{64}$/);
+        expect(facenet?.pull?.url).toMatch(/^https:\/\/github\.com\/timesler\/facenet-pytorch\//);
+        expect(facenet?.published).toContain('99.65 %');
+        expect(facenet?.license).toContain('VGGFace2');
+
+        const text = await cli({ MODEL_CACHE_DIR: empty }, 'models', 'list');
+        expect(text.code).toBe(0);
+        const mfn = atThreshold(
+          LFW_ROC.mobilefacenet!,
+          new ModelRegistry().scorer('mobilefacenet').threshold,
+        );
+        expect(text.stdout).toContain(`threshold ${mfn.threshold}: FAR ${(mfn.far * 100).toFixed(2)} %`);
+        expect(text.stdout).toMatch(/Can be pulled[^\n]*\n {2}facenet-vggface2 \(embedder\)/);
+        expect(text.stdout).toContain('install: faceverify models pull facenet-vggface2');
+      } finally {
+        await rm(empty, { recursive: true, force: true });
+      }
     },
   );
 });

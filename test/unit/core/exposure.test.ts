@@ -1,6 +1,14 @@
 // Time budget: a few 100×100 images (< 10 ms).
 import { describe, expect, it } from 'vitest';
-import { applyGamma, brightenGamma, lumaPercentile } from '../../../src/core/exposure.js';
+import {
+  applyGain,
+  applyGamma,
+  brightenGain,
+  brightenGamma,
+  DEFAULT_FACE_EXPOSURE,
+  faceExposureGain,
+  lumaPercentile,
+} from '../../../src/core/exposure.js';
 
 const flat = (v: number) => ({ width: 100, height: 100, data: new Uint8Array(100 * 100 * 3).fill(v) });
 
@@ -30,5 +38,32 @@ describe('exposure', () => {
     expect(out[0]).toBe(0);
     expect(out[765]).toBe(255);
     for (let i = 3; i < out.length; i += 3) expect(out[i]).toBeGreaterThanOrEqual(out[i - 3] as number);
+  });
+
+  it('faceExposureGain: 1 for a normally lit face, else the gain that lifts its mean to the target', () => {
+    // Failing means normally lit faces are no longer embedded from their own pixels (LFW would move),
+    // or dark faces are not lifted, or a black face gets an unbounded gain.
+    const { below, target, maxGain } = DEFAULT_FACE_EXPOSURE;
+    expect(faceExposureGain(below)).toBe(1);
+    expect(faceExposureGain(130)).toBe(1);
+    expect(faceExposureGain(Number.NaN)).toBe(1);
+    expect(faceExposureGain(30)).toBeCloseTo(target / 30, 10);
+    expect(faceExposureGain(0)).toBe(maxGain);
+  });
+
+  it('applyGain scales every channel and clips at 255', () => {
+    // Failing means the lift changes the face's tones other than in proportion, or wraps around.
+    const px = { width: 2, height: 1, data: Uint8Array.from([10, 20, 30, 100, 200, 0]) };
+    expect([...applyGain(px, 3).data]).toEqual([30, 60, 90, 255, 255, 0]);
+    expect([...applyGain(px, 1).data]).toEqual([...px.data]);
+  });
+
+  it('brightenGain: lifts a photo dark all over so its highlights reach the target, leaves others', () => {
+    // Failing means the detector's second look on a dark photo no longer gets a gain copy, or a
+    // normally exposed photo without a face is searched again for nothing.
+    expect(brightenGain(flat(200))).toBe(1);
+    expect(brightenGain(flat(180))).toBe(1); // would need less than the minimum gain
+    expect(brightenGain(flat(51))).toBeCloseTo(0.9 / 0.2, 1);
+    expect(brightenGain(flat(0))).toBe(8);
   });
 });

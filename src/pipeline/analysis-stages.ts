@@ -260,7 +260,8 @@ const orientationSearch: AnalysisStage = {
     const found = need(state.faces, 'faces');
     const current = Math.max(0, ...found.map((f) => f.score));
     if (!state.settings.orientationSearch || current >= UPRIGHT_SCORE) return;
-    const image = need(state.image, 'image');
+    // The decoded pixels, even if the low-light retry found a (doubtful) face on a brightened copy.
+    const image = state.unbrightened ?? need(state.image, 'image');
     const gamma = state.settings.lowLightRetry ? brightenGamma(image) : 1;
     const sources = gamma < 1 ? [image, applyGamma(image, gamma)] : [image];
     type Found = {
@@ -268,8 +269,6 @@ const orientationSearch: AnalysisStage = {
       faces: DetectedFace[];
       turn: QuarterTurn;
       score: number;
-      /** The unturned pixels, before any gamma. */
-      source: DecodedImage;
       brightened: boolean;
     };
     let best: Found | undefined;
@@ -280,7 +279,7 @@ const orientationSearch: AnalysisStage = {
         const faces = await detectIn(state, turnedImage);
         const score = Math.max(0, ...faces.map((f) => f.score));
         if (faces.length > 0 && score > current && (!best || score > best.score)) {
-          best = { image: turnedImage, faces, turn, score, source: image, brightened: i > 0 };
+          best = { image: turnedImage, faces, turn, score, brightened: i > 0 };
         }
       }
     }
@@ -288,7 +287,7 @@ const orientationSearch: AnalysisStage = {
     state.image = best.image;
     state.faces = best.faces;
     state.orientation = best.turn;
-    state.unbrightened = best.brightened ? rotateImage(best.source, best.turn) : undefined;
+    state.unbrightened = best.brightened ? rotateImage(image, best.turn) : undefined;
   },
 };
 

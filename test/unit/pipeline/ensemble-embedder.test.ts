@@ -15,6 +15,8 @@ function member(size: number, vectors: Float32Array[]): Embedder {
     manifest: { embeddingSize: size },
     embed: (faces: readonly FaceToEmbed[]) =>
       Promise.resolve(faces.map((_, i) => vectors[i] as Float32Array)),
+    embedWithNorms: (faces: readonly FaceToEmbed[]) =>
+      Promise.resolve(faces.map((_, i) => ({ embedding: vectors[i] as Float32Array, norm: 1 }))),
     release: () => Promise.resolve(),
   } as unknown as Embedder;
 }

@@ -7,6 +7,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SWEEPS, type SweepName } from './degrade-rows.js';
+import { errorRejectCurve, refusedShare, type RejectCurve } from './reject-curve.js';
 import type { DegradeReport, DegradeRun, RowResult } from './run-degrade.js';
 import { COLORS, niceTicks, SvgChart } from './svg-chart.js';
 
@@ -106,12 +107,76 @@ export function sweepSvg(report: DegradeReport, name: SweepName): string {
 }
 
 /**
+ * The error-versus-reject curve as a plot: error rate of the pairs kept, and the share of wrong answers
+ * removed, against the share of degraded photos refused by `quality.score`.
+ *
+ * @example
+ * await writeFile('reject-curve.svg', rejectSvg(run.report, curve));
+ */
+export function rejectSvg(report: DegradeReport, curve: RejectCurve): string {
+  const maxErr = Math.max(...curve.points.map((p) => p.errorRate), 0.01);
+  const chart = new SvgChart({
+    title: `Error versus reject: ${report.model}`,
+    subtitle: `${curve.pairs} scored pairs of every row pooled (${curve.wrong} wrong), second photo refused by quality.score`,
+    x: {
+      min: 0,
+      max: 0.5,
+      label: 'Share of photos refused (lowest quality.score first)',
+      ticks: niceTicks(0, 0.5, 5),
+      format: (v) => `${Math.round(v * 100)} %`,
+    },
+    y: {
+      min: 0,
+      max: 1,
+      label: 'Rate',
+      ticks: niceTicks(0, 1, 5),
+      format: (v) => `${Math.round(v * 100)} %`,
+    },
+  });
+  const removed = curve.points.map((p): [number, number] => [p.rejected, p.wrongRemoved]);
+  const scaled = curve.points.map((p): [number, number] => [p.rejected, p.errorRate / maxErr]);
+  chart.polyline(removed, { stroke: COLORS.blue, strokeWidth: 2.5 });
+  chart.polyline(scaled, { stroke: COLORS.vermillion, strokeWidth: 2, dash: '3 3' });
+  for (const [x, y] of removed)
+    chart.circle(x, y, 4, { fill: COLORS.blue, stroke: '#ffffff', strokeWidth: 1 });
+  for (const [x, y] of scaled)
+    chart.circle(x, y, 3.5, { fill: COLORS.vermillion, stroke: '#ffffff', strokeWidth: 1 });
+  chart.legend([
+    { label: 'wrong answers removed', color: COLORS.blue, kind: 'line' },
+    { label: `error rate of the rest (1 = ${pct(maxErr, 2)})`, color: COLORS.vermillion, kind: 'marker' },
+  ]);
+  return chart.toString('bottom-right');
+}
+
+function rejectMarkdown(run: DegradeRun, curve: RejectCurve): string[] {
+  const medium = refusedShare(Object.values(run.images), 'medium');
+  const rows = [
+    ...curve.points.map((p) => [`worst ${pct(p.rejected)}`, pct(p.errorRate, 2), pct(p.wrongRemoved)]),
+    ...curve.levels.map((l) => [
+      `QUALITY_FILTER=${l.filter} (${pct(l.rejected)} refused)`,
+      pct(l.errorRate, 2),
+      pct(l.wrongRemoved),
+    ]),
+  ];
+  return [
+    '## Quality filter: error versus reject',
+    '',
+    `Every row's scored pairs pooled (${curve.pairs}, of which ${curve.wrong} wrong), ranked by the degraded photo's \`quality.score\`, the lowest refused first. On the undegraded photos (plain LFW), \`QUALITY_FILTER=medium\` refuses ${medium.refused} of ${medium.of} (${pct(medium.of > 0 ? medium.refused / medium.of : 0, 2)}).`,
+    '',
+    table(['refused', 'error rate of the rest', 'wrong answers removed'], rows),
+    '',
+    '![Error versus reject](reject-curve.svg)',
+    '',
+  ];
+}
+
+/**
  * The human-readable report.
  *
  * @example
  * await writeFile('report.md', degradeMarkdown(run.report));
  */
-export function degradeMarkdown(r: DegradeReport): string {
+export function degradeMarkdown(r: DegradeReport, run?: DegradeRun): string {
   const lines = [
     `# Robustness: ${r.model}`,
     '',
@@ -138,6 +203,8 @@ export function degradeMarkdown(r: DegradeReport): string {
       '',
     );
   }
+  const curve = run ? errorRejectCurve(run.records) : null;
+  if (run && curve) lines.push(...rejectMarkdown(run, curve));
   return `${lines.join('\n')}\n`;
 }
 
@@ -176,7 +243,9 @@ export async function writeDegradeReport(run: DegradeRun, dir: string): Promise<
     'report.json',
     `${JSON.stringify(json, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v))}\n`,
   );
-  await write('report.md', degradeMarkdown(run.report));
+  await write('report.md', degradeMarkdown(run.report, run));
+  const curve = errorRejectCurve(run.records);
+  if (curve) await write('reject-curve.svg', rejectSvg(run.report, curve));
   for (const name of Object.keys(SWEEPS) as SweepName[]) {
     if (sweepRows(run.report, name).length >= 2) await write(`sweep-${name}.svg`, sweepSvg(run.report, name));
   }

@@ -9,7 +9,8 @@
  */
 import type { Box } from '../core/box.js';
 import { applyGain, applyGamma, brightenGain, brightenGamma, faceExposureGain } from '../core/exposure.js';
-import { cropStatistics, faceQuality, qualityScore, type FaceQuality } from '../core/face-quality.js';
+import { cropStatistics, faceQuality, qualityScore, type QualityLevel } from '../core/face-quality.js';
+import { recognitionScore, scoreLevel, scoreModelFor } from '../core/quality-score.js';
 import { rotateImage, unrotatePoint, type QuarterTurn } from '../core/rotate-image.js';
 import { PRECISION, roundTo } from '../core/scoring.js';
 import type { Point } from '../core/similarity-transform.js';
@@ -259,7 +260,8 @@ const orientationSearch: AnalysisStage = {
     const found = need(state.faces, 'faces');
     const current = Math.max(0, ...found.map((f) => f.score));
     if (!state.settings.orientationSearch || current >= UPRIGHT_SCORE) return;
-    const image = need(state.image, 'image');
+    // The decoded pixels, even if the low-light retry found a (doubtful) face on a brightened copy.
+    const image = state.unbrightened ?? need(state.image, 'image');
     const gamma = state.settings.lowLightRetry ? brightenGamma(image) : 1;
     const sources = gamma < 1 ? [image, applyGamma(image, gamma)] : [image];
     type Found = {
@@ -267,8 +269,6 @@ const orientationSearch: AnalysisStage = {
       faces: DetectedFace[];
       turn: QuarterTurn;
       score: number;
-      /** The unturned pixels, before any gamma. */
-      source: DecodedImage;
       brightened: boolean;
     };
     let best: Found | undefined;
@@ -279,7 +279,7 @@ const orientationSearch: AnalysisStage = {
         const faces = await detectIn(state, turnedImage);
         const score = Math.max(0, ...faces.map((f) => f.score));
         if (faces.length > 0 && score > current && (!best || score > best.score)) {
-          best = { image: turnedImage, faces, turn, score, source: image, brightened: i > 0 };
+          best = { image: turnedImage, faces, turn, score, brightened: i > 0 };
         }
       }
     }
@@ -287,7 +287,7 @@ const orientationSearch: AnalysisStage = {
     state.image = best.image;
     state.faces = best.faces;
     state.orientation = best.turn;
-    state.unbrightened = best.brightened ? rotateImage(best.source, best.turn) : undefined;
+    state.unbrightened = best.brightened ? rotateImage(image, best.turn) : undefined;
   },
 };
 
@@ -384,15 +384,26 @@ const quality: AnalysisStage = {
     const crop = state.unbrightened
       ? alignedFaceCrop({ ...state.unbrightened, channels: 3 }, face.landmarks)
       : need(state.crop, 'crop');
-    const q = faceQuality(crop, report.landmarks as Point[]);
+    const measured = faceQuality(crop, report.landmarks as Point[]);
+    const norm = roundTo(need(state.embeddingNorm, 'embedding norm'), 3);
+    // The measures' bounds give the reasons; the level follows the fitted score where the model has
+    // one (src/core/quality-score.ts), else the bounds.
+    const model = scoreModelFor(state.settings.model);
+    const score = model ? recognitionScore({ ...measured, embedding_norm: norm }, model) : undefined;
+    const q = {
+      ...measured,
+      ...(model && score !== undefined ? { level: scoreLevel(score, model), score: roundTo(score, 4) } : {}),
+    };
     const finite = (v: number): number | null => (Number.isFinite(v) ? roundTo(v, 1) : null);
     report.quality = {
       ...q,
-      embedding_norm: roundTo(need(state.embeddingNorm, 'embedding norm'), 3),
+      embedding_norm: norm,
       pose: { yaw: finite(q.pose.yaw), pitch: finite(q.pose.pitch), roll: finite(q.pose.roll) },
     };
     const filter = state.settings.qualityFilter;
-    if (filter !== 'none' && refusedBy(filter, q)) {
+    // Among the worst faces: a score below the model's `worst`, or without one, far below the low bounds.
+    const worst = model && score !== undefined ? score < model.worst : qualityScore(measured) <= -1;
+    if (filter !== 'none' && refusedBy(filter, q.level, worst)) {
       throw new FaceVerifyError(
         'LOW_QUALITY',
         `The face's quality is ${q.level} (${q.reasons.join(', ') || 'no single reason'}); QUALITY_FILTER is ${filter}`,
@@ -404,12 +415,12 @@ const quality: AnalysisStage = {
 
 /**
  * Whether QUALITY_FILTER refuses a face (AWS's QualityFilter names, 'none' by default): `low` refuses
- * only faces far below the low bounds, `medium` every `low` face, `high` everything but `high`.
+ * only the worst faces, `medium` every `low` face, `high` everything but `high`.
  */
-function refusedBy(filter: 'low' | 'medium' | 'high', q: FaceQuality): boolean {
-  if (filter === 'high') return q.level !== 'high';
-  if (filter === 'medium') return q.level === 'low';
-  return qualityScore(q) <= -1;
+function refusedBy(filter: 'low' | 'medium' | 'high', level: QualityLevel, worst: boolean): boolean {
+  if (filter === 'high') return level !== 'high';
+  if (filter === 'medium') return level === 'low';
+  return worst;
 }
 
 /** The stages, in order. */

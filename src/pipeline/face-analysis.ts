@@ -48,6 +48,12 @@ function FaceQualitySchema() {
       contrast: Type.Number({ description: 'Standard deviation of the face’s luma' }),
       interocular_px: Type.Number({ description: 'Distance between the eyes in original pixels' }),
       occlusion: Type.Number({ description: 'Colour shift of the lower face against the upper face' }),
+      score: Type.Optional(
+        Type.Number({
+          description:
+            'Overall quality, 0–1: the estimated probability that a comparison with this face is answered right at the shipped threshold (fitted on degraded LFW for mobilefacenet and accurate; docs/quality.md). The level follows from it; absent for other models, whose level comes from the measures',
+        }),
+      ),
       embedding_norm: Type.Number({
         description:
           'Norm of the embedding model’s raw output (before normalisation): lower when the model finds the face hard to recognise; model-specific scale (for an ensemble, its first member’s)',

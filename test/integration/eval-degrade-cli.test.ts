@@ -1,7 +1,7 @@
 /**
  * `faceverify eval --degrade` end to end on a few real LFW pairs: the report says the undegraded
- * pairs are answered right, every pair of a degraded row is answered, and report.json keeps every pair's outcome with both
- * photos' analyses, the hook for a quality filter's error-versus-reject curve.
+ * pairs are answered right, every pair of a degraded row is answered, report.json keeps every pair's
+ * outcome with both photos' analyses, and report.md has the quality filter's error-versus-reject curve.
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -57,5 +57,8 @@ describeWithFaces('faceverify eval --degrade', () => {
     expect(Object.values(report.images).some((i) => i.face)).toBe(true);
     expect(readFileSync(join(dir, 'report.md'), 'utf8')).toContain('rotated 90° without EXIF');
     expect(readFileSync(join(dir, 'sweep-jpeg.svg'), 'utf8')).toContain('<svg');
+    // The quality filter's error-versus-reject curve, ranked by quality.score.
+    expect(readFileSync(join(dir, 'report.md'), 'utf8')).toContain('## Quality filter: error versus reject');
+    expect(readFileSync(join(dir, 'reject-curve.svg'), 'utf8')).toContain('<svg');
   }, 60_000);
 });

@@ -71,6 +71,8 @@ export interface AnalysisState {
   crop?: InterleavedImage;
   /** The embedder's raw output norm for the face (src/pipeline/embedder.ts, `Embedded`). */
   embeddingNorm?: number;
+  /** The pixels the embedder was given (the photo's own, maybe lifted by a gain): a face chip's source. */
+  embedded?: DecodedImage;
   /** The answer being built. */
   out: Partial<FaceAnalysis>;
 }
@@ -361,6 +363,7 @@ const embed: AnalysisStage = {
         need(state.out.face, 'face report').exposure_gain = roundTo(gain, 2);
       }
     }
+    state.embedded = pixels;
     const [embedded] = await state.models.embedder.embedWithNorms([
       { image: { ...pixels, channels: 3 }, landmarks: face.landmarks, box: face.box },
     ]);

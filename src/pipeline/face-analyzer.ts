@@ -243,9 +243,10 @@ export class FaceAnalyzer implements Analyzer {
       : this.settings;
     const state = await runStages(ANALYSIS_STAGES, bytes, settings, this.models, { modelId: this.model.id });
     const analysis = finishAnalysis(state);
-    if (!options.faceChip || !state.image || !state.face) return analysis;
+    const pixels = state.embedded ?? state.image;
+    if (!options.faceChip || !pixels || !state.face) return analysis;
     // From the pixels the embedder saw (turned, brightened), so a re-embedding sees them too.
-    const chip = cutFaceChip({ ...state.image, channels: 3 }, state.face);
+    const chip = cutFaceChip({ ...pixels, channels: 3 }, state.face);
     return { ...analysis, faceChip: await encodeFaceChip(chip) };
   }
 

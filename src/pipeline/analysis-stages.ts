@@ -67,7 +67,7 @@ export interface AnalysisState {
   faces?: DetectedFace[];
   /** The face chosen by the policy, in decoded pixels. */
   face?: DetectedFace;
-  /** The chosen face's aligned 112×112 crop of `image` (src/pipeline/align-crop.ts). */
+  /** The chosen face's aligned 112×112 crop of the photo's own pixels (`unbrightened ?? image`). */
   crop?: InterleavedImage;
   /** The embedder's raw output norm for the face (src/pipeline/embedder.ts, `Embedded`). */
   embeddingNorm?: number;
@@ -346,16 +346,17 @@ const embed: AnalysisStage = {
   async run(state) {
     const image = need(state.image, 'image');
     const face = need(state.face, 'face');
-    const crop = alignedFaceCrop({ ...image, channels: 3 }, face.landmarks);
+    // The photo's own pixels (turned alike), never a brightened copy: the quality stage measures this
+    // crop, so a dark photo is reported dark, and the exposure gain is decided on it.
+    const base = state.unbrightened ?? image;
+    const crop = alignedFaceCrop({ ...base, channels: 3 }, face.landmarks);
     state.crop = crop;
     let pixels = image;
     if (state.settings.faceExposure) {
       // A face found only on a gamma-brightened copy (low-light retry) is embedded from the photo's
       // own pixels with a gain instead: the gamma curve flattens the face's tones, which costs the
       // embedding more (docs/robustness.md, "Dark faces").
-      const base = state.unbrightened ?? image;
-      const baseCrop = base === image ? crop : alignedFaceCrop({ ...base, channels: 3 }, face.landmarks);
-      const gain = faceExposureGain(cropStatistics(baseCrop).brightness);
+      const gain = faceExposureGain(cropStatistics(crop).brightness);
       pixels = base;
       if (gain > 1) {
         // The whole image, not the crop: each embedder aligns the face its own way (box or landmarks).
@@ -383,11 +384,7 @@ const quality: AnalysisStage = {
   timing: 'embed',
   async run(state) {
     const report = need(state.out.face, 'face report');
-    const face = need(state.face, 'face');
-    const crop = state.unbrightened
-      ? alignedFaceCrop({ ...state.unbrightened, channels: 3 }, face.landmarks)
-      : need(state.crop, 'crop');
-    const measured = faceQuality(crop, report.landmarks as Point[]);
+    const measured = faceQuality(need(state.crop, 'crop'), report.landmarks as Point[]);
     const norm = roundTo(need(state.embeddingNorm, 'embedding norm'), 3);
     // The measures' bounds give the reasons; the level follows the fitted score where the model has
     // one (src/core/quality-score.ts), else the bounds.

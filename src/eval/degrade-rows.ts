@@ -64,8 +64,8 @@ export const DEGRADE_ROWS: readonly DegradeRow[] = [
   }),
   row(
     'backlit',
-    'backlit (bright background, face at 30 %)',
-    { kind: 'backlit', faceFactor: 0.3, background: 0.7 },
+    'backlit (bright background, head and shoulders at 30 %)',
+    { kind: 'backlit', faceFactor: 0.3, background: 0.7, shape: 'silhouette' },
     true,
   ),
   row('occlude-eyes', 'a grey bar over the eyes', { kind: 'occlude', part: 'eyes', fraction: 0 }, true),
@@ -118,6 +118,12 @@ export const DEGRADE_ROWS: readonly DegradeRow[] = [
       name: 'tilt',
       param: degrees,
     }),
+  ),
+  row(
+    'backlit-oval',
+    'bright background, a dark oval cut across the face (30 %)',
+    { kind: 'backlit', faceFactor: 0.3, background: 0.7, shape: 'face-oval' },
+    false,
   ),
 ];
 

@@ -7,7 +7,7 @@
 import sharp from 'sharp';
 import { beforeAll, expect, it } from 'vitest';
 import { decodeImage } from '../../../src/pipeline/decode.js';
-import { degrade, maskPolygon, type Landmarks } from '../../../src/eval/degrade.js';
+import { degrade, faceFrame, maskPolygon, type Landmarks } from '../../../src/eval/degrade.js';
 import { haveHeicEncoder } from '../../../src/eval/heic-encoder.js';
 import { describeWithFaces, HAVE_FACES, readFace } from '../../support/faces.js';
 import { useVerifier } from '../../support/verifier.js';
@@ -126,12 +126,27 @@ describeWithFaces('degradations', () => {
     expect(channelDiff(at(bar, le![0], le![1]), [110, 110, 110])).toBeLessThan(4); // #6e6e6e
     expect(channelDiff(at(bar, ml![0], ml![1]), at(original, ml![0], ml![1]))).toBeLessThan(8);
 
-    const lit = await pixels(
-      await degrade(photo, { kind: 'backlit', faceFactor: 0.3, background: 0.7 }, { seed: 1, landmarks }),
-    );
+    const backlit = async (shape: 'silhouette' | 'face-oval'): Promise<Awaited<ReturnType<typeof pixels>>> =>
+      pixels(
+        await degrade(
+          photo,
+          { kind: 'backlit', faceFactor: 0.3, background: 0.7, shape },
+          { seed: 1, landmarks },
+        ),
+      );
+    const darkened = (img: Awaited<ReturnType<typeof pixels>>, p: readonly number[]): boolean =>
+      at(img, p[0]!, p[1]!)[0] < at(original, p[0]!, p[1]!)[0] * 0.4 + 2;
+    const f = faceFrame(landmarks);
     const nose = landmarks[2] as [number, number];
-    expect(at(lit, nose[0], nose[1])[0]).toBeLessThan(at(original, nose[0], nose[1])[0] * 0.4);
-    expect(at(lit, 4, 4)[0]).toBeGreaterThan(at(original, 4, 4)[0] + (255 - at(original, 4, 4)[0]) * 0.6);
+    // The forehead's edge and the cheek beside an eye: inside the head, outside the face's oval.
+    const edges = [f.at(0, -1.5), f.at(-1.2, 0.2), f.at(1.2, 0.2)];
+    const head = await backlit('silhouette');
+    expect(darkened(head, nose)).toBe(true);
+    for (const p of edges) expect(darkened(head, p), `head at ${p.map(Math.round).join(',')}`).toBe(true);
+    expect(at(head, 4, 4)[0]).toBeGreaterThan(at(original, 4, 4)[0] + (255 - at(original, 4, 4)[0]) * 0.6);
+    const oval = await backlit('face-oval');
+    expect(darkened(oval, nose)).toBe(true);
+    expect(edges.filter((p) => darkened(oval, p))).toHaveLength(0);
   });
 
   it('scales, embeds in a 12 MP canvas, tilts, blurs and greys as asked', async () => {
@@ -145,6 +160,13 @@ describeWithFaces('degradations', () => {
     );
     const meta = await sharp(big).metadata();
     expect([meta.width, meta.height]).toEqual([4000, 3000]);
+    // Centred, so that "the most central face" means the same face as on the photo: the canvas's
+    // centre shows the photo's centre, its corner the flat background.
+    const canvas = await pixels(big);
+    expect(channelDiff(at(canvas, 2000, 1500), at(original, 125, 125))).toBeLessThan(30);
+    expect(
+      channelDiff(at(canvas, 2000 - 400, 1500 - 400), at(original, 125 - 400 / 3.6, 125 - 400 / 3.6)),
+    ).toBeLessThan(30);
     const tilted = await sharp(await degrade(photo, { kind: 'tilt', degrees: 25 }, { seed: 1 })).metadata();
     // A 250-px square turned by 25° needs 250 · (cos 25° + sin 25°) ≈ 332 px.
     expect(tilted.width).toBeGreaterThan(325);

@@ -18,7 +18,8 @@ import { thresholdForFpir } from '../src/eval/identification-metrics.js';
 import { listPeople, planIdentification } from '../src/eval/run-identify.js';
 import { seededSample } from '../src/eval/seeded-random.js';
 import { SearchIndex } from '../src/gallery/search-index.js';
-import { analysisIdentity, FaceAnalyzer } from '../src/pipeline/face-analyzer.js';
+import { analysisIdentity } from '../src/pipeline/analysis-identity.js';
+import { FaceAnalyzer } from '../src/pipeline/face-analyzer.js';
 import { numberArg } from './args.js';
 import { FACES_DIR } from './faces-dir.js';
 

@@ -14,7 +14,7 @@ export interface EmbeddingKeyInput {
   imageSha256: string;
   /**
    * Everything else that makes two analyses of the same bytes equal: the model's id (with its weights'
-   * hash), the settings and the analysis schema (`analysisIdentity()` in src/pipeline/face-analyzer.ts).
+   * hash), the settings and the analysis schema (`analysisIdentity()` in src/pipeline/analysis-identity.ts).
    */
   analysis: string;
 }

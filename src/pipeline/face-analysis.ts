@@ -10,8 +10,9 @@
  */
 import { Type, type Static } from 'typebox';
 import type { QualityReason } from '../core/face-quality.js';
+import type { FacePolicy } from './select-face.js';
 
-export const FACE_POLICIES = ['strict', 'largest', 'center'] as const;
+export { FACE_POLICIES, type FacePolicy } from './select-face.js';
 
 /** Which face to compare when an image has several. */
 export const FacePolicySchema = Type.Union(
@@ -21,7 +22,6 @@ export const FacePolicySchema = Type.Union(
       'strict: exactly one face (default); largest: the largest face; center: the largest and most central',
   },
 );
-export type FacePolicy = (typeof FACE_POLICIES)[number];
 
 /** Face quality with reasons (src/core/face-quality.ts, docs/quality.md). */
 function FaceQualitySchema() {

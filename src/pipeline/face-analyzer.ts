@@ -34,7 +34,6 @@ import { DEFAULT_DECODE_OPTIONS, type DecodedImage } from './decode.js';
 import { Embedder } from './embedder.js';
 import { chipToEmbed, cutFaceChip, decodeFaceChip, encodeFaceChip } from './face-chip.js';
 import { EnsembleEmbedder, type FaceEmbedder } from './ensemble-embedder.js';
-import { FACE_ANALYSIS_FINGERPRINT } from './face-analysis-codec.js';
 import type { FaceAnalysis, FacePolicy, FaceReport } from './face-analysis.js';
 import { DEFAULT_DETECT_OPTIONS, MtcnnDetector, type DetectedFace } from './mtcnn/mtcnn.js';
 
@@ -115,21 +114,6 @@ export function modelId(registry: ModelRegistry, name: string): string {
   if (scorer.kind === 'embedder') return `${name}@${scorer.source.sha256.slice(0, 16)}`;
   const members = scorer.members.map((m) => `${modelId(registry, m.model)}*${m.weight}`).join(',');
   return `${name}@${createHash('sha256').update(members).digest('hex').slice(0, 16)}`;
-}
-
-/**
- * Everything that makes two analyses of the same bytes equal, as one canonical string: the settings
- * (with the call's face policy), the model's and detector's ids and the analysis schema's fingerprint.
- *
- * @example
- * embeddingKey({ imageSha256, analysis: analysisIdentity(analyzer, 'center') });
- */
-export function analysisIdentity(
-  analyzer: { model: Pick<AnalyzerModel, 'id'>; settings: AnalysisSettings },
-  facePolicy?: FacePolicy,
-): string {
-  const settings = { ...analyzer.settings, facePolicy: facePolicy ?? analyzer.settings.facePolicy };
-  return JSON.stringify([FACE_ANALYSIS_FINGERPRINT, analyzer.model.id, settings]);
 }
 
 /** The settings part of analyzer options (what is passed to threads and keys). */

@@ -8,8 +8,11 @@
  */
 import { boxArea } from '../core/box.js';
 import { FaceVerifyError } from '../errors.js';
-import type { FacePolicy } from './face-analysis.js';
 import type { DetectedFace } from './mtcnn/mtcnn.js';
+
+/** Which face to compare when an image has several (the schema's list is in face-analysis.ts). */
+export const FACE_POLICIES = ['strict', 'largest', 'center'] as const;
+export type FacePolicy = (typeof FACE_POLICIES)[number];
 
 /**
  * Picks one face according to the policy; throws `NO_FACE` / `MULTIPLE_FACES`.

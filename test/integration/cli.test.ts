@@ -3,7 +3,9 @@
  * in dist/), real photos, exit codes and output formats.
  */
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeAll, expect, it } from 'vitest';
 import { describeWithFaces, facePath } from '../support/faces.js';
@@ -64,6 +66,46 @@ describeWithFaces('faceverify CLI', () => {
       env: { ...process.env, MODEL: 'accurate' },
     });
     expect(JSON.parse(same.stdout)).toMatchObject({ model: 'accurate', is_match: true });
+  });
+
+  it('verify loads none of the service side (HTTP, queues, databases, the API schemas)', async () => {
+    // Failing means a static import put a heavy package on the path of every `faceverify verify`:
+    // TypeBox alone was 0.1–0.3 s of the cold start (docs/performance.md). Make that import lazy, or
+    // move what the CLI needs out of the module that has it.
+    const dir = mkdtempSync(join(tmpdir(), 'faceverify-cli-imports-'));
+    const log = join(dir, 'modules.txt');
+    const hooks = `import { appendFileSync } from 'node:fs';
+      export async function resolve(specifier, context, next) {
+        const r = await next(specifier, context);
+        appendFileSync(${JSON.stringify(log)}, r.url + '\\n');
+        return r;
+      }`;
+    const register = `import { register } from 'node:module';
+      register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(hooks)}`)});`;
+    try {
+      await run(
+        process.execPath,
+        ['--import', `data:text/javascript,${encodeURIComponent(register)}`, BIN, 'verify', obama, obama2],
+        { signal: stop.signal },
+      );
+      const urls = readFileSync(log, 'utf8').split('\n');
+      const packages = new Set(urls.map((u) => /node_modules\/((@[^/]+\/)?[^/]+)/.exec(u)?.[1]));
+      expect(packages).toContain('sharp'); // the hook saw the imports
+      for (const heavy of [
+        'typebox',
+        'fastify',
+        'bullmq',
+        'ioredis',
+        'pg',
+        'undici',
+        'pino',
+        'prom-client',
+      ]) {
+        expect(packages, heavy).not.toContain(heavy);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('verify prints a human answer for different people', async () => {

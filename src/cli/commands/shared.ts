@@ -1,7 +1,7 @@
 /** What several CLI commands need: argument checks, a verifier built from the configuration, input bytes. */
 import { verifierOptions } from '../../config/verifier-options.js';
 import { FaceVerifyError } from '../../errors.js';
-import { FACE_POLICIES, type FacePolicy } from '../../pipeline/face-analysis.js';
+import { FACE_POLICIES, type FacePolicy } from '../../pipeline/select-face.js';
 import { FaceAnalyzer, type Analyzer, type AnalyzerOptions } from '../../pipeline/face-analyzer.js';
 import { scoringSettings, Verifier, type PerCallOptions } from '../../pipeline/verifier.js';
 import { DEFAULT_SESSION_OPTIONS } from '../../runtime/onnx-session.js';

@@ -13,7 +13,7 @@ import { embeddingKey, isCanonicalPairOrder, resultKey, sha256Hex } from '../../
 import { PRECISION, roundTo } from '../../core/scoring.js';
 import { ERROR_CATALOGUE, FaceVerifyError, isFaceVerifyError } from '../../errors.js';
 import type { FaceAnalysis, FacePolicy } from '../../pipeline/face-analysis.js';
-import { analysisIdentity } from '../../pipeline/face-analyzer.js';
+import { analysisIdentity } from '../../pipeline/analysis-identity.js';
 import { settlePair, type Verifier, type VerifyResult } from '../../pipeline/verifier.js';
 import type { BatchResult, PairOutcome } from './batch-result.js';
 import type { BatchTaskData, ImageRef, TaskContext, TaskPayload, VerifyTaskData } from '../task-queue.js';

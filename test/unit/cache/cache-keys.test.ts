@@ -1,11 +1,8 @@
 // Time budget: a few dozen sha256 digests (< 5 ms).
 import { describe, expect, it } from 'vitest';
 import { embeddingKey, isCanonicalPairOrder, resultKey, sha256Hex } from '../../../src/cache/cache-keys.js';
-import {
-  analysisIdentity,
-  DEFAULT_ANALYZER_OPTIONS,
-  analysisSettings,
-} from '../../../src/pipeline/face-analyzer.js';
+import { analysisIdentity } from '../../../src/pipeline/analysis-identity.js';
+import { DEFAULT_ANALYZER_OPTIONS, analysisSettings } from '../../../src/pipeline/face-analyzer.js';
 
 const settings = analysisSettings(DEFAULT_ANALYZER_OPTIONS);
 const analyzer = { model: { id: 'mobilefacenet@d8ba40c0127fb8ca' }, settings };

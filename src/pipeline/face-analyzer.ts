@@ -59,6 +59,7 @@ export const DEFAULT_ANALYZER_OPTIONS: Omit<AnalyzerOptions, 'registry'> = {
   orientationSearch: true,
   lowLightRetry: true,
   faceExposure: true,
+  faceDeblur: true,
   qualityFilter: 'none',
 };
 
@@ -135,7 +136,7 @@ export function analysisIdentity(
 /** The settings part of analyzer options (what is passed to threads and keys). */
 export function analysisSettings(options: AnalysisSettings): AnalysisSettings {
   const { model, detector, decode, detect, tooSmallFloor, facePolicy } = options;
-  const { orientationSearch, lowLightRetry, faceExposure, qualityFilter } = options;
+  const { orientationSearch, lowLightRetry, faceExposure, faceDeblur, qualityFilter } = options;
   return {
     model,
     detector,
@@ -146,6 +147,7 @@ export function analysisSettings(options: AnalysisSettings): AnalysisSettings {
     orientationSearch,
     lowLightRetry,
     faceExposure,
+    faceDeblur,
     qualityFilter,
   };
 }

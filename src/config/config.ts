@@ -161,6 +161,12 @@ export const SCHEMA = {
     doc: 'Lift a dark face (underexposed, backlit) by a gain before embedding it; normally lit faces are untouched',
     parse: oneOf('on', 'off'),
   }),
+  faceDeblur: setting<'on' | 'off'>({
+    env: 'FACE_DEBLUR',
+    default: 'on',
+    doc: 'Sharpen a blurred face (sharpness below 0.02) before embedding it; normally sharp faces are untouched',
+    parse: oneOf('on', 'off'),
+  }),
   qualityFilter: setting<'none' | 'low' | 'medium' | 'high'>({
     env: 'QUALITY_FILTER',
     default: 'none',

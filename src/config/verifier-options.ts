@@ -20,6 +20,7 @@ export function verifierOptions(config: Config): Partial<VerifierOptions> {
     orientationSearch: config.orientationSearch === 'on',
     lowLightRetry: config.lowLightRetry === 'on',
     faceExposure: config.faceExposureNormalise === 'on',
+    faceDeblur: config.faceDeblur === 'on',
     qualityFilter: config.qualityFilter,
     threads: inferenceThreads(config),
     ...(config.cosineThreshold !== undefined ? { threshold: config.cosineThreshold } : {}),

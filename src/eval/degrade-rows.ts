@@ -110,7 +110,7 @@ export const DEGRADE_ROWS: readonly DegradeRow[] = [
       { name: 'occlusion', param: fraction },
     ),
   ),
-  ...[1.5, 4].map((sigma) =>
+  ...[1.5, 2, 3, 4].map((sigma) =>
     row(`blur-${sigma}`, `blur σ ${sigma}`, { kind: 'blur', sigma }, false, { name: 'blur', param: sigma }),
   ),
   ...[15, 40].map((degrees) =>

@@ -89,6 +89,12 @@ export const FaceReportSchema = Type.Object(
           'Present when the face was dark (underexposed, backlit): the gain its pixels were lifted by before embedding (FACE_EXPOSURE_NORMALISE)',
       }),
     ),
+    deblur_sigma: Type.Optional(
+      Type.Number({
+        description:
+          'Present when the face was blurred: the Gaussian blur (σ, image pixels) estimated from its sharpness, which it was sharpened for before embedding (FACE_DEBLUR)',
+      }),
+    ),
   },
   { title: 'FaceReport', description: 'A face, in the original image’s pixels' },
 );

@@ -58,6 +58,7 @@ export const DEFAULT_ANALYZER_OPTIONS: Omit<AnalyzerOptions, 'registry'> = {
   orientationSearch: true,
   lowLightRetry: true,
   faceExposure: true,
+  faceDeblur: true,
   qualityFilter: 'none',
 };
 
@@ -119,7 +120,7 @@ export function modelId(registry: ModelRegistry, name: string): string {
 /** The settings part of analyzer options (what is passed to threads and keys). */
 export function analysisSettings(options: AnalysisSettings): AnalysisSettings {
   const { model, detector, decode, detect, tooSmallFloor, facePolicy } = options;
-  const { orientationSearch, lowLightRetry, faceExposure, qualityFilter } = options;
+  const { orientationSearch, lowLightRetry, faceExposure, faceDeblur, qualityFilter } = options;
   return {
     model,
     detector,
@@ -130,6 +131,7 @@ export function analysisSettings(options: AnalysisSettings): AnalysisSettings {
     orientationSearch,
     lowLightRetry,
     faceExposure,
+    faceDeblur,
     qualityFilter,
   };
 }

@@ -41,10 +41,13 @@ Commands:
   eval --degrade --pairs P --images DIR [--out DIR] [--pairs-per-row 300] [--seed 1] [--rows a,b]
                     robustness: LFW pairs with the second photo degraded (sideways, dark, masked,
                     HEIC, …), accuracy at the shipped threshold (docs/robustness.md)
-  gallery enrol GALLERY SUBJECT IMG | list [GALLERY] | show GALLERY SUBJECT
+  gallery enrol GALLERY SUBJECT IMG [--expires-at DATE] [--consent-ref REF]
+          | update GALLERY SUBJECT [--expires-at DATE|never] [--consent-ref REF|none]
+          | list [GALLERY] | show GALLERY SUBJECT
           | verify GALLERY SUBJECT IMG | search GALLERY IMG [--limit N]
           | delete GALLERY [SUBJECT [FACE_ID]] | reembed GALLERY --model NAME
                     galleries of enrolled subjects (DATA_DIR or DATABASE_URL; docs/identities.md);
+                    update changes a subject's retention (ISO 8601 date) or consent reference;
                     reembed moves a gallery to another model (needs RETAIN_FACE_CROPS at enrol)
   config example    print .env.example (every setting with its default)
   self-check        check the install: models found, converted and answering
@@ -111,9 +114,11 @@ export async function main(argv: string[]): Promise<number> {
         license: { type: 'string' },
         description: { type: 'string' },
         report: { type: 'string' },
-        // gallery search | reembed
+        // gallery search | reembed | enrol and update
         limit: { type: 'string' },
         model: { type: 'string' },
+        'expires-at': { type: 'string' },
+        'consent-ref': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });

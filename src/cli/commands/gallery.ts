@@ -1,12 +1,12 @@
 /**
- * `faceverify gallery enrol|list|show|verify|search|delete|reembed`: the galleries of the configured
+ * `faceverify gallery enrol|update|list|show|verify|search|delete|reembed`: the galleries of the configured
  * store (DATABASE_URL, else the SQLite file in DATA_DIR) with the library's analyzer in this process —
  * the same store and scoring the API uses (docs/identities.md).
  */
 import { galleryStoreOptions } from '../../config/gallery-options.js';
 import { createGalleryStore } from '../../gallery/create-gallery-store.js';
 import { searchGallery, verifySubject } from '../../gallery/gallery-scoring.js';
-import type { GalleryStore } from '../../gallery/gallery-store.js';
+import type { GalleryStore, SubjectChange } from '../../gallery/gallery-store.js';
 import { FaceVerifyError } from '../../errors.js';
 import { reembedGallery } from '../../gallery/reembed-gallery.js';
 import type { Analysis } from '../../pipeline/face-analyzer.js';
@@ -14,9 +14,10 @@ import type { Verifier } from '../../pipeline/verifier.js';
 import type { Command, CommandContext } from './command.js';
 import { analyzerFor, inputBytes, perCallOptions, verifierFor } from './shared.js';
 
-const USAGE = `gallery enrol GALLERY SUBJECT IMG | list [GALLERY] | show GALLERY SUBJECT
-  | verify GALLERY SUBJECT IMG | search GALLERY IMG [--limit N] | delete GALLERY [SUBJECT [FACE_ID]]
-  | reembed GALLERY --model NAME`;
+const USAGE = `gallery enrol GALLERY SUBJECT IMG [--expires-at DATE] [--consent-ref REF]
+  | update GALLERY SUBJECT [--expires-at DATE|never] [--consent-ref REF|none]
+  | list [GALLERY] | show GALLERY SUBJECT | verify GALLERY SUBJECT IMG | search GALLERY IMG [--limit N]
+  | delete GALLERY [SUBJECT [FACE_ID]] | reembed GALLERY --model NAME`;
 const ACTOR = 'cli';
 
 function usage(): FaceVerifyError {
@@ -40,6 +41,32 @@ async function analyse(
   });
 }
 
+/**
+ * `--expires-at` and `--consent-ref` as the API's `expires_at` and `consent_ref`: an ISO 8601 date
+ * (the store refuses one in the past), and on `update` also `never` (kept until deleted) and `none`
+ * (no consent reference). Absent options leave the subject's values as they are.
+ */
+function subjectChange(ctx: CommandContext, update: boolean): SubjectChange {
+  const expires = ctx.options['expires-at'];
+  const consent = ctx.options['consent-ref'];
+  const change: SubjectChange = {};
+  if (expires !== undefined) {
+    if (update && expires === 'never') change.expiresAt = null;
+    else if (!/^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(expires)) {
+      throw new FaceVerifyError(
+        'INVALID_INPUT',
+        `--expires-at: an ISO 8601 date such as 2027-06-30 or 2027-06-30T12:00:00Z${update ? ', or never' : ''}`,
+      );
+    } else change.expiresAt = new Date(expires);
+  }
+  if (consent !== undefined) {
+    if (consent.length === 0 || consent.length > 200)
+      throw new FaceVerifyError('INVALID_INPUT', '--consent-ref: 1 to 200 characters');
+    change.consentRef = update && consent === 'none' ? null : consent;
+  }
+  return change;
+}
+
 function limitOf(ctx: CommandContext): number | undefined {
   const raw = ctx.options.limit;
   if (raw === undefined) return undefined;
@@ -61,6 +88,7 @@ async function withPhoto(
     const { threshold } = perCallOptions(ctx);
     if (sub === 'enrol' && args.length === 3) {
       const [gallery, subject, image] = args as [string, string, string];
+      const retention = subjectChange(ctx, false);
       const analysis = await analyse(ctx, verifier, image, store.retainsCrops);
       const r = await store.enrol({
         gallery,
@@ -69,6 +97,8 @@ async function withPhoto(
         embedding: analysis.embedding,
         face: analysis.face,
         ...(analysis.faceChip ? { crop: analysis.faceChip } : {}),
+        ...(retention.expiresAt ? { expiresAt: retention.expiresAt } : {}),
+        ...(retention.consentRef ? { consentRef: retention.consentRef } : {}),
         actor: ACTOR,
       });
       return { gallery, subject, face_id: r.face_id, model: r.model, created_at: r.created_at };
@@ -155,6 +185,13 @@ async function run(ctx: CommandContext, store: GalleryStore, sub: string, args: 
       if (args.length === 3)
         return { deleted_faces: await store.deleteFace(gallery, subject as string, faceId as string, ACTOR) };
       throw usage();
+    }
+    case 'update': {
+      if (args.length !== 2) throw usage();
+      const change = subjectChange(ctx, true);
+      if (Object.keys(change).length === 0) throw usage();
+      const [gallery, subject] = args as [string, string];
+      return { gallery, ...(await store.updateSubject(gallery, subject, change, ACTOR)) };
     }
     case 'reembed':
       if (args.length !== 1 || !ctx.options.model) throw usage();

@@ -49,6 +49,63 @@ describeWithFaces('faceverify gallery', () => {
     expect(show.stderr).toContain('SUBJECT_NOT_FOUND');
   });
 
+  it('sets and changes retention and consent as the API does (enrol and update)', async () => {
+    // Wrong if it fails: a CLI user could not record consent or an expiry, or clear them again.
+    const enrol = await gallery(
+      'enrol',
+      'visitors',
+      'schroeder',
+      lfw('Gerhard_Schroeder', 5),
+      '--expires-at',
+      '2099-01-31',
+      '--consent-ref',
+      'form-17',
+    );
+    expect(enrol.code).toBe(0);
+    expect((await gallery('show', 'visitors', 'schroeder')).json).toMatchObject({
+      expires_at: '2099-01-31T00:00:00.000Z',
+      consent_ref: 'form-17',
+    });
+    const kept = await gallery(
+      'update',
+      'visitors',
+      'schroeder',
+      '--expires-at',
+      'never',
+      '--consent-ref',
+      'none',
+    );
+    expect(kept.json).toMatchObject({
+      gallery: 'visitors',
+      subject: 'schroeder',
+      expires_at: null,
+      consent_ref: null,
+    });
+    const dated = await gallery('update', 'visitors', 'schroeder', '--expires-at', '2098-05-01T12:00:00Z');
+    expect(dated.json).toMatchObject({ expires_at: '2098-05-01T12:00:00.000Z', consent_ref: null });
+
+    // Refused with the API's code, and nothing changed: a past date, a non-date, `never` on enrol.
+    const past = await gallery('update', 'visitors', 'schroeder', '--expires-at', '2001-01-01');
+    expect(past.code).not.toBe(0);
+    expect(past.stderr).toContain('INVALID_INPUT');
+    expect((await gallery('update', 'visitors', 'schroeder', '--expires-at', 'soon')).stderr).toContain(
+      'INVALID_INPUT',
+    );
+    const never = await gallery(
+      'enrol',
+      'visitors',
+      'chavez',
+      lfw('Hugo_Chavez', 2),
+      '--expires-at',
+      'never',
+    );
+    expect(never.stderr).toContain('INVALID_INPUT');
+    expect((await gallery('show', 'visitors', 'schroeder')).json).toMatchObject({
+      expires_at: '2098-05-01T12:00:00.000Z',
+    });
+    expect((await gallery('show', 'visitors', 'chavez')).stderr).toContain('SUBJECT_NOT_FOUND');
+  });
+
   it('a running service finds what the CLI enrols beside it, and never what it deleted', async () => {
     // Wrong if it fails: `faceverify gallery enrol` while `npm start` runs would need a restart.
     const service = await createService(

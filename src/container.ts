@@ -279,9 +279,10 @@ export async function createService(
     galleries = store;
     logger.info({ backend: store.backend }, 'galleries open');
     const sweep = (): void => {
-      store.sweepExpired('sweeper').then(
-        (r) => {
+      Promise.all([store.sweepExpired('sweeper'), store.pruneAudit()]).then(
+        ([r, auditEntries]) => {
           if (r.faces > 0) logger.info(r, 'expired subjects deleted');
+          if (auditEntries > 0) logger.info({ auditEntries }, 'old audit entries deleted');
         },
         (err: unknown) =>
           logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'gallery sweep failed'),

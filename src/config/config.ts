@@ -456,6 +456,12 @@ export const SCHEMA = {
     doc: 'Days an enrolled subject is kept unless its enrol sets expires_at; then deleted by the sweeper (0: kept until deleted)',
     parse: int(0, 36_500),
   }),
+  auditRetentionDays: setting({
+    env: 'AUDIT_RETENTION_DAYS',
+    default: 0,
+    doc: "Days the galleries' audit log keeps an entry; older ones are deleted by the sweeper (0: kept forever)",
+    parse: int(0, 36_500),
+  }),
   searchFpir: setting({
     env: 'SEARCH_FPIR',
     default: 0.01,

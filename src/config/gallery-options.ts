@@ -11,7 +11,12 @@ import type { Config } from './config.js';
 export function galleryStoreOptions(
   config: Pick<
     Config,
-    'databaseUrl' | 'dataDir' | 'templateEncryptionKey' | 'galleryRetentionDays' | 'retainFaceCrops'
+    | 'databaseUrl'
+    | 'dataDir'
+    | 'templateEncryptionKey'
+    | 'galleryRetentionDays'
+    | 'auditRetentionDays'
+    | 'retainFaceCrops'
   >,
 ): CreateGalleryStoreOptions {
   return {
@@ -21,6 +26,7 @@ export function galleryStoreOptions(
       ? { cipher: new TemplateCipher(parseTemplateKeys(config.templateEncryptionKey)) }
       : {}),
     retentionDays: config.galleryRetentionDays,
+    auditRetentionDays: config.auditRetentionDays,
     retainCrops: config.retainFaceCrops,
   };
 }

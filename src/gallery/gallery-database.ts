@@ -139,6 +139,8 @@ export interface GalleryDatabase {
     count: number | null;
   }): Promise<void>;
   readAudit(query: AuditRead): Promise<AuditEntry[]>;
+  /** Deletes the audit entries written before `before` (ms); answers how many. */
+  pruneAudit(before: number): Promise<number>;
   /** Faces not sealed with `keyId` (null rows included), at most `limit`. */
   facesNotSealedWith(keyId: string, limit: number): Promise<SealedFaceRow[]>;
   /**

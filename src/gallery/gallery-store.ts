@@ -224,6 +224,11 @@ export interface GalleryStore {
   }): Promise<void>;
   readAudit(query?: AuditQuery): Promise<AuditEntry[]>;
   /**
+   * Deletes audit entries older than the store's audit retention (AUDIT_RETENTION_DAYS; 0 keeps them
+   * all and answers 0); answers how many were deleted. Run by the service's sweeper.
+   */
+  pruneAudit(): Promise<number>;
+  /**
    * Re-embedding a gallery into another model, step by step (src/gallery/reembed-gallery.ts drives
    * them): where it stands (a run to another model is dropped), the next faces to embed, a new
    * template staged beside the live one, and the switch — all faces at once, or none.

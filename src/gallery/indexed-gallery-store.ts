@@ -46,6 +46,8 @@ export interface GalleryStoreOptions {
   retainCrops?: boolean;
   /** Days a new subject is kept when enrol gives no expiresAt (GALLERY_RETENTION_DAYS; 0 = forever). */
   retentionDays?: number;
+  /** Days an audit entry is kept (AUDIT_RETENTION_DAYS; 0 = forever). */
+  auditRetentionDays?: number;
   /** Templates read per query when loading the indexes. */
   loadPageSize?: number;
   /** The clock (tests of expiry pass their own). */
@@ -410,6 +412,12 @@ export class IndexedGalleryStore implements GalleryStore {
     const swept = await this.db.sweepExpired(this.now(), actor);
     for (const s of swept) this.indexes.get(s.gallery)?.index.removeSubject(s.subject);
     return { subjects: swept.length, faces: swept.reduce((n, s) => n + s.faces, 0) };
+  }
+
+  async pruneAudit(): Promise<number> {
+    const days = this.options.auditRetentionDays ?? 0;
+    if (days <= 0) return 0;
+    return this.db.pruneAudit(this.now() - days * 86_400_000);
   }
 
   appendAudit(e: Parameters<GalleryStore['appendAudit']>[0]): Promise<void> {

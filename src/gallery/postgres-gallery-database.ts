@@ -565,6 +565,14 @@ export class PostgresGalleryDatabase implements GalleryDatabase, ChangeFeed {
     );
   }
 
+  async pruneAudit(before: number): Promise<number> {
+    try {
+      return (await this.pool.query(`DELETE FROM audit_log WHERE at < $1`, [before])).rowCount ?? 0;
+    } catch (err) {
+      throw translate(err);
+    }
+  }
+
   async readAudit(q: AuditRead): Promise<AuditEntry[]> {
     const rows = await this.query<AuditRow>(
       `SELECT id, at, actor, action, gallery, subject, face_id::text AS face_id, count FROM audit_log

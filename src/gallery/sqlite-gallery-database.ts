@@ -581,6 +581,10 @@ export class SqliteGalleryDatabase implements GalleryDatabase, ChangeFeed {
     return this.run(() => this.audit(e.at, e.actor, e.action, e.gallery, e.subject, e.faceId, e.count));
   }
 
+  pruneAudit(before: number): Promise<number> {
+    return this.run(() => this.stmt(`DELETE FROM audit_log WHERE at < ?`).run(before).changes);
+  }
+
   readAudit(q: AuditRead): Promise<AuditEntry[]> {
     return this.run(() => {
       const rows = this.stmt(

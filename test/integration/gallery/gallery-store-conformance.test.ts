@@ -513,6 +513,27 @@ function conformance(makeHarness: () => Harness, serverBackend: boolean): void {
     expect(secondPage).toHaveLength(2);
   });
 
+  it('prunes audit entries older than the audit retention, and none without one', async () => {
+    // Wrong if it fails: AUDIT_RETENTION_DAYS would keep who-touched-whom forever, or delete recent entries.
+    const harness = setup();
+    let now = Date.UTC(2026, 0, 1);
+    const store = await harness.open({ auditRetentionDays: 30, now: () => now });
+    const [a, b] = vectors(15, 2) as [Float32Array, Float32Array];
+    await store.enrol({ gallery: 'g', subject: 'ana', modelId: MODEL, embedding: a, face, actor: 'key-A' });
+    now += 20 * 86_400_000;
+    await store.enrol({ gallery: 'g', subject: 'bo', modelId: MODEL, embedding: b, face, actor: 'key-A' });
+    now += 11 * 86_400_000; // ana's enrol is 31 days old, bo's 11
+    expect(await store.pruneAudit()).toBe(1);
+    expect((await store.readAudit({ gallery: 'g' })).map((e) => e.subject)).toEqual(['bo']);
+    expect(await store.pruneAudit()).toBe(0);
+    // The faces themselves are not touched: only the log.
+    expect((await store.getSubject('g', 'ana')).faces).toBe(1);
+
+    const keepAll = await harness.open({ now: () => now + 10_000 * 86_400_000 });
+    expect(await keepAll.pruneAudit()).toBe(0);
+    expect(await keepAll.readAudit({ gallery: 'g' })).toHaveLength(1);
+  });
+
   it('keeps an audit log of enrol, delete, search and verify, without images or embeddings', async () => {
     // Wrong if it fails: an administrator could not tell who enrolled, searched or deleted whom.
     const store = await setup().open();

@@ -149,7 +149,10 @@ export const DEFAULT_FACE_DEBLUR: FaceDeblurOptions = {
   margin: 0.6,
 };
 
-/** The eye distance of the 112-px ArcFace template (src/core/similarity-transform.ts). */
+/**
+ * The eye distance of the 112-px ArcFace template (src/core/similarity-transform.ts: 35.2377), rounded
+ * as when σ₀ was fitted; the fitted constants go with this value.
+ */
 const TEMPLATE_EYE_DISTANCE = 35.24;
 
 /**

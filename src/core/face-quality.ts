@@ -272,8 +272,10 @@ export function faceQuality(
   crop: Readonly<InterleavedImage>,
   landmarks: readonly Point[],
   thresholds: QualityThresholds = DEFAULT_QUALITY_THRESHOLDS,
+  /** The crop's {@link cropStatistics} when the caller has them already. */
+  statistics: CropStatistics = cropStatistics(crop),
 ): FaceQuality {
-  const { sharpness, brightness, contrast } = cropStatistics(crop);
+  const { sharpness, brightness, contrast } = statistics;
   const measures: QualityMeasures = {
     sharpness,
     brightness,

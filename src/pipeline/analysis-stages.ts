@@ -10,7 +10,13 @@
 import type { Box } from '../core/box.js';
 import { applyGain, applyGamma, brightenGain, brightenGamma, faceExposureGain } from '../core/exposure.js';
 import { faceDeblurSigma, sharpenFace } from '../core/deblur.js';
-import { cropStatistics, faceQuality, qualityScore, type QualityLevel } from '../core/face-quality.js';
+import {
+  cropStatistics,
+  faceQuality,
+  qualityScore,
+  type CropStatistics,
+  type QualityLevel,
+} from '../core/face-quality.js';
 import { interocularDistance } from '../core/head-pose.js';
 import { recognitionScore, scoreLevel, scoreModelFor } from '../core/quality-score.js';
 import { rotateImage, unrotatePoint, type QuarterTurn } from '../core/rotate-image.js';
@@ -73,6 +79,8 @@ export interface AnalysisState {
   face?: DetectedFace;
   /** The chosen face's aligned 112×112 crop of the photo's own pixels (`unbrightened ?? image`). */
   crop?: InterleavedImage;
+  /** The crop's sharpness, brightness and contrast (gain and deblur decide on them, quality reports them). */
+  cropStats?: CropStatistics;
   /** The embedder's raw output norm for the face (src/pipeline/embedder.ts, `Embedded`). */
   embeddingNorm?: number;
   /** The pixels the embedder was given (the photo's own, maybe lifted by a gain): a face chip's source. */
@@ -358,6 +366,7 @@ const embed: AnalysisStage = {
     const crop = alignedFaceCrop({ ...base, channels: 3 }, face.landmarks);
     state.crop = crop;
     const measured = cropStatistics(crop);
+    state.cropStats = measured;
     let pixels = image;
     if (state.settings.faceExposure) {
       // A face found only on a gamma-brightened copy (low-light retry) is embedded from the photo's
@@ -411,7 +420,12 @@ const quality: AnalysisStage = {
   timing: 'embed',
   async run(state) {
     const report = need(state.out.face, 'face report');
-    const measured = faceQuality(need(state.crop, 'crop'), report.landmarks as Point[]);
+    const measured = faceQuality(
+      need(state.crop, 'crop'),
+      report.landmarks as Point[],
+      undefined,
+      need(state.cropStats, 'crop statistics'),
+    );
     const norm = roundTo(need(state.embeddingNorm, 'embedding norm'), 3);
     // The measures' bounds give the reasons; the level follows the fitted score where the model has
     // one (src/core/quality-score.ts), else the bounds.
